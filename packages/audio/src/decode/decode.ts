@@ -1,0 +1,125 @@
+/**
+ * Decoding any supported upload into a mono window, as librosa.load would read it
+ * (before resampling): WAV natively, FLAC/MP3/Ogg/Opus/M4A/AAC/WebM through the
+ * audio-decode WebAssembly codecs, ffmpeg as a fallback for M4A/AAC/WebM.
+ */
+import decodeCompressed from 'audio-decode';
+import { AudioError } from '../errors.js';
+import { ffmpegToWav } from './ffmpeg.js';
+import { readFlacInfo, sniffFormat } from './sniff.js';
+import type { AudioFormat, PcmWindow, WindowRequest } from './types.js';
+import { decodeWav, decodeWavChannels, parseWavHeader } from './wav.js';
+import { mixToMono, windowFrames } from './window.js';
+
+export interface DecodeOptions extends WindowRequest {
+  /** Longest recording accepted, in seconds (checked from the header where it says). */
+  maxSeconds?: number;
+}
+
+export interface DecodedAudio extends PcmWindow {
+  format: AudioFormat;
+}
+
+export const SUPPORTED_FORMATS = 'WAV, FLAC, MP3, Ogg Vorbis, Opus, M4A/AAC, WebM';
+
+const FFMPEG_FALLBACK = new Set<AudioFormat>(['m4a', 'aac', 'webm']);
+
+export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedAudio> {
+  if (sniff(bytes) === 'wav') {
+    // Read only the window: no need to convert the rest of the file.
+    const header = parseWavHeader(bytes);
+    checkLength(header.frames, header.sampleRate, options.maxSeconds);
+    return { ...decodeWav(bytes, options), format: 'wav' };
+  }
+  const all = await decodeChannels(bytes, options);
+  const frames = all.channelData[0].length;
+  const { start, count } = windowFrames(frames, all.sampleRate, options);
+  const channels = all.channelData.map((c) => c.subarray(start, start + count));
+  return {
+    sampleRate: all.sampleRate,
+    channels: channels.length,
+    totalFrames: frames,
+    startFrame: start,
+    samples: channels.length === 1 ? channels[0].slice() : mixToMono(channels),
+    codec: all.codec,
+    format: all.format,
+  };
+}
+
+export interface DecodedChannels {
+  format: AudioFormat;
+  codec: string;
+  sampleRate: number;
+  /** One array per channel, the whole recording. */
+  channelData: Float32Array[];
+}
+
+function sniff(bytes: Uint8Array): AudioFormat {
+  if (bytes.length === 0) throw new AudioError('EMPTY', 'the file is empty');
+  const format = sniffFormat(bytes);
+  if (!format) throw new AudioError('UNSUPPORTED_FORMAT', `not a recognised audio file (supported: ${SUPPORTED_FORMATS})`);
+  return format;
+}
+
+/** Decodes a whole recording, every channel kept. */
+export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOptions, 'maxSeconds'> = {}): Promise<DecodedChannels> {
+  const format = sniff(bytes);
+  if (format === 'wav') return fromWav(bytes, format, format, options.maxSeconds);
+  let flacBits = 0;
+  let flacFrames = 0;
+  if (format === 'flac') {
+    const info = readFlacInfo(bytes);
+    if (!info) throw new AudioError('INVALID_HEADER', 'FLAC file has no valid STREAMINFO block');
+    if (info.sampleRate === 0) throw new AudioError('INVALID_HEADER', 'FLAC header has a sample rate of 0 Hz');
+    if (info.totalFrames > 0) checkLength(info.totalFrames, info.sampleRate, options.maxSeconds);
+    flacBits = info.bitsPerSample;
+    flacFrames = info.totalFrames;
+  }
+  let decoded: { channelData: Float32Array[]; sampleRate: number };
+  try {
+    decoded = await decodeCompressed(bytes);
+  } catch (err) {
+    if (!FFMPEG_FALLBACK.has(format)) {
+      throw new AudioError('DECODE_FAILED', `could not decode this ${format} file: ${(err as Error).message}`, { cause: err });
+    }
+    return fromWav(await ffmpegToWav(bytes, format), format, `${format} (ffmpeg)`, options.maxSeconds);
+  }
+  const { channelData, sampleRate } = decoded;
+  const frames = channelData[0]?.length ?? 0;
+  if (!(sampleRate > 0)) throw new AudioError('INVALID_HEADER', `${format} stream has no valid sample rate`);
+  if (frames === 0) throw new AudioError('EMPTY', `the ${format} file holds no audio`);
+  checkLength(frames, sampleRate, options.maxSeconds);
+  if (flacFrames > 0 && frames < flacFrames * 0.99) {
+    throw new AudioError(
+      'TRUNCATED',
+      `FLAC stream ends after ${(frames / sampleRate).toFixed(3)} s of the ${(flacFrames / sampleRate).toFixed(3)} s its header announces`,
+    );
+  }
+  if (flacBits > 0 && flacBits <= 24) for (const c of channelData) toIntegerGrid(c, flacBits);
+  return { format, codec: format, sampleRate, channelData };
+}
+
+function fromWav(wav: Uint8Array, format: AudioFormat, codec: string, maxSeconds: number | undefined): DecodedChannels {
+  const header = parseWavHeader(wav);
+  checkLength(header.frames, header.sampleRate, maxSeconds);
+  const channelData = decodeWavChannels(wav, header);
+  return { format, codec: format === 'wav' ? `wav/${header.encoding === 'int' ? 'pcm' : 'float'}${header.bitsPerSample}` : codec, sampleRate: header.sampleRate, channelData };
+}
+
+function checkLength(frames: number, sampleRate: number, maxSeconds: number | undefined): void {
+  const seconds = frames / sampleRate;
+  if (maxSeconds !== undefined && seconds > maxSeconds) {
+    throw new AudioError('TOO_LONG', `the recording is ${seconds.toFixed(1)} s long; the limit is ${maxSeconds} s`);
+  }
+}
+
+/**
+ * The FLAC codec scales integers by 1/(2^(b-1) - 1); libsndfile (and so librosa)
+ * by 1/2^(b-1). Snap back to the integer grid and rescale so FLAC decodes exactly
+ * as soundfile reads it.
+ */
+function toIntegerGrid(samples: Float32Array, bits: number): void {
+  const full = 2 ** (bits - 1);
+  const codec = full - 1;
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(samples[i] * codec) / full;
+}

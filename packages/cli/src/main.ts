@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * `ser`: the platform's command-line tool.
+ * Every command writes its result to stdout and any error to stderr with a non-zero exit code.
+ */
+import { benchFeatures } from './commands/bench-features.js';
+import { features } from './commands/features.js';
+import { CliError } from './errors.js';
+
+const HELP = `ser: speech emotion recognition tools
+
+Usage:
+  ser features FILE [--json] [--offset SECONDS] [--duration SECONDS|all] [--pad zeros|none|vector]
+      Feature vector of one recording (zcr, rms, 20 MFCC per frame), computed as librosa does.
+      Defaults: --offset 0.6 --duration 2.5 --pad zeros (2376 values).
+  ser bench features --data DIR [--json] [--limit N]
+      Times the whole recipe (decode WAV, mix, resample, features) and features alone on the
+      recordings under DIR (converted to WAV first). Ends with one JSON line.
+  ser --help
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'features':
+      return features(rest);
+    case 'bench':
+      if (rest[0] === 'features') return benchFeatures(rest.slice(1));
+      throw new CliError(`unknown benchmark '${rest[0] ?? ''}' (available: features)`);
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(HELP);
+      return;
+    default:
+      throw new CliError(`unknown command '${command}'\n\n${HELP}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`ser: ${message}\n`);
+  process.exitCode = err instanceof CliError ? 2 : 1;
+});
