@@ -12,7 +12,7 @@
  *   of the short signal, then zeros appended to the joined vector. That shifts
  *   the RMS and MFCC blocks left, so values land in the wrong frames.
  */
-import { decodeAudio, type DecodeOptions, type DecodedAudio } from './decode/decode.js';
+import { type DecodedAudio, type DecodeOptions, decodeAudio } from './decode/decode.js';
 import { resample } from './dsp/resample.js';
 import { AudioError } from './errors.js';
 import { FeatureExtractor, type Features, featureVector } from './features/extractor.js';
@@ -54,7 +54,11 @@ export function clipLength(spec: ClipSpec): number | null {
 }
 
 /** Decodes, windows, mixes, resamples and pads a recording. */
-export async function loadClip(bytes: Uint8Array, spec: ClipSpec = DEFAULT_CLIP_SPEC, options: Pick<DecodeOptions, 'maxSeconds'> = {}): Promise<Clip> {
+export async function loadClip(
+  bytes: Uint8Array,
+  spec: ClipSpec = DEFAULT_CLIP_SPEC,
+  options: Pick<DecodeOptions, 'maxSeconds'> = {},
+): Promise<Clip> {
   const source = await decodeAudio(bytes, {
     offsetSeconds: spec.offsetSeconds,
     durationSeconds: spec.durationSeconds,

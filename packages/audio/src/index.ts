@@ -1,11 +1,3 @@
-export { AudioError, type AudioErrorCode, isAudioError } from './errors.js';
-export { decodeAudio, decodeChannels, type DecodeOptions, type DecodedAudio, type DecodedChannels, SUPPORTED_FORMATS } from './decode/decode.js';
-export type { AudioFormat, PcmWindow, WindowRequest } from './decode/types.js';
-export { encodeWav, decodeWav, parseWavHeader } from './decode/wav.js';
-export { sniffFormat } from './decode/sniff.js';
-export { resample } from './dsp/resample.js';
-export { RealFft, ComplexFft } from './dsp/fft.js';
-export { FeatureExtractor, type Features, type FeatureParams, featureVector, LIBROSA_DEFAULTS } from './features/extractor.js';
 export {
   type Clip,
   type ClipFeatures,
@@ -18,3 +10,18 @@ export {
   type PadMode,
   vectorLength,
 } from './clip.js';
+export {
+  type DecodedAudio,
+  type DecodedChannels,
+  type DecodeOptions,
+  decodeAudio,
+  decodeChannels,
+  SUPPORTED_FORMATS,
+} from './decode/decode.js';
+export { sniffFormat } from './decode/sniff.js';
+export type { AudioFormat, PcmWindow, WindowRequest } from './decode/types.js';
+export { decodeWav, encodeWav, parseWavHeader } from './decode/wav.js';
+export { ComplexFft, RealFft } from './dsp/fft.js';
+export { resample } from './dsp/resample.js';
+export { AudioError, type AudioErrorCode, isAudioError } from './errors.js';
+export { FeatureExtractor, type FeatureParams, type Features, featureVector, LIBROSA_DEFAULTS } from './features/extractor.js';

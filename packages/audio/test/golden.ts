@@ -1,5 +1,5 @@
 /** Readers for the librosa golden set in ../shared/golden/librosa (see its README). */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const GOLDEN_DIR = resolve(import.meta.dirname, '../../../../shared/golden/librosa');

@@ -103,7 +103,12 @@ function fromWav(wav: Uint8Array, format: AudioFormat, codec: string, maxSeconds
   const header = parseWavHeader(wav);
   checkLength(header.frames, header.sampleRate, maxSeconds);
   const channelData = decodeWavChannels(wav, header);
-  return { format, codec: format === 'wav' ? `wav/${header.encoding === 'int' ? 'pcm' : 'float'}${header.bitsPerSample}` : codec, sampleRate: header.sampleRate, channelData };
+  return {
+    format,
+    codec: format === 'wav' ? `wav/${header.encoding === 'int' ? 'pcm' : 'float'}${header.bitsPerSample}` : codec,
+    sampleRate: header.sampleRate,
+    channelData,
+  };
 }
 
 function checkLength(frames: number, sampleRate: number, maxSeconds: number | undefined): void {

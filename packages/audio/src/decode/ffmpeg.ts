@@ -28,7 +28,10 @@ export function ffmpegToWav(bytes: Uint8Array, label: string): Promise<Uint8Arra
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve(new Uint8Array(Buffer.concat(out)));
-      else reject(new AudioError('DECODE_FAILED', `ffmpeg could not decode this ${label} file: ${err.trim().split('\n').pop() ?? `exit ${code}`}`));
+      else
+        reject(
+          new AudioError('DECODE_FAILED', `ffmpeg could not decode this ${label} file: ${err.trim().split('\n').pop() ?? `exit ${code}`}`),
+        );
     });
     // A decoder that stops reading early closes stdin; that is reported through 'close'.
     child.stdin.on('error', () => {});

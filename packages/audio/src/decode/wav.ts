@@ -65,10 +65,7 @@ export function parseWavHeader(bytes: Uint8Array): WavHeader {
       if (dataSize > available) {
         const claimed = dataSize / fmt.blockAlign / fmt.sampleRate;
         const held = available / fmt.blockAlign / fmt.sampleRate;
-        throw new AudioError(
-          'TRUNCATED',
-          `WAV header claims ${formatSeconds(claimed)} of audio but the file holds ${formatSeconds(held)}`,
-        );
+        throw new AudioError('TRUNCATED', `WAV header claims ${formatSeconds(claimed)} of audio but the file holds ${formatSeconds(held)}`);
       }
       const frames = Math.floor(dataSize / fmt.blockAlign);
       if (frames === 0) throw new AudioError('EMPTY', 'the WAV file has no samples');
@@ -158,11 +155,7 @@ function sampleReader(view: DataView, encoding: 'int' | 'float', bits: number): 
 }
 
 /** Writes mono or multi-channel float32 or int16 WAV. */
-export function encodeWav(
-  channelData: Float32Array[],
-  sampleRate: number,
-  format: 'float32' | 'int16' = 'float32',
-): Uint8Array {
+export function encodeWav(channelData: Float32Array[], sampleRate: number, format: 'float32' | 'int16' = 'float32'): Uint8Array {
   const channels = channelData.length;
   const frames = channels ? channelData[0].length : 0;
   const bytesPer = format === 'float32' ? 4 : 2;

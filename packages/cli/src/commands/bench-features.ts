@@ -5,7 +5,7 @@
  * Inputs are converted to WAV (channels kept) in a cache directory before any timing.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,10 @@ async function asWav(files: string[], dataDir: string): Promise<Uint8Array[]> {
       continue;
     }
     const info = await stat(file);
-    const key = createHash('sha256').update(`${resolve(file)}:${info.size}:${info.mtimeMs}`).digest('hex').slice(0, 24);
+    const key = createHash('sha256')
+      .update(`${resolve(file)}:${info.size}:${info.mtimeMs}`)
+      .digest('hex')
+      .slice(0, 24);
     const cached = join(cacheDir, `${key}.wav`);
     const hit = await readFile(cached).catch(() => null);
     if (hit) {

@@ -38,7 +38,8 @@ export async function features(args: string[]): Promise<void> {
       pad: { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new CliError('usage: ser features FILE [--json] [--offset S] [--duration S|all] [--pad zeros|none|vector]');
+  if (positionals.length !== 1)
+    throw new CliError('usage: ser features FILE [--json] [--offset S] [--duration S|all] [--pad zeros|none|vector]');
   const spec = parseClipSpec(values);
   const file = positionals[0];
   const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
