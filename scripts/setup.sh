@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs whatever the platform needs and is missing: system packages (through
+# apt-get when running as root), pnpm, node modules. Quick when nothing is missing.
+# Run by `npm start` and `npm test`; safe to run by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=10.34.9
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# Node.js 20 or newer.
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is needed (found $(node --version))"
+  exit 1
+fi
+
+# System packages: command -> Debian package.
+declare -A wanted=(
+  [ffmpeg]=ffmpeg # M4A/AAC/WebM fallback decoder, fixture generation
+)
+missing=()
+for cmd in "${!wanted[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing system packages: ${missing[*]}"
+    say "install them with: sudo apt-get install ${missing[*]}"
+    exit 1
+  fi
+fi
+
+# pnpm.
+if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; then
+  say "installing pnpm $PNPM_VERSION"
+  npm install -g --silent "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+# Node modules: install when absent or when the lockfile changed since the last install.
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  say "installing node modules"
+  if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile --reporter=silent; else pnpm install --reporter=silent; fi
+fi
