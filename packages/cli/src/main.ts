@@ -4,6 +4,8 @@
  * Every command writes its result to stdout and any error to stderr with a non-zero exit code.
  */
 import { benchFeatures } from './commands/bench-features.js';
+import { dataset } from './commands/dataset.js';
+import { evaluate } from './commands/evaluate.js';
 import { features } from './commands/features.js';
 import { CliError } from './errors.js';
 
@@ -13,6 +15,13 @@ Usage:
   ser features FILE [--json] [--offset SECONDS] [--duration SECONDS|all] [--pad zeros|none|vector]
       Feature vector of one recording (zcr, rms, 20 MFCC per frame), computed as librosa does.
       Defaults: --offset 0.6 --duration 2.5 --pad zeros (2376 values).
+  ser dataset --corpus DIR --out DIR [--augment noise,pitch,pitch+noise,...] [--actors 1-20] [--channel speech|song]
+      Feature set for training: every clip (and its augmented copies) through the serving
+      feature extractor, written as features.f32 + meta.json. Progress on stderr.
+  ser eval --model DIR --data CORPUS --protocol holdout-21-24|actor-6fold|utterance [--fold K] [--json]
+      A model bundle through the serving path (decode, resample, features, scaler, ONNX Runtime)
+      over the protocol's test clips: UA, WA, F1s, per-class figures and confusion matrices,
+      overall and for speech and song separately.
   ser bench features --data DIR [--json] [--limit N]
       Times the whole recipe (decode WAV, mix, resample, features) and features alone on the
       recordings under DIR (converted to WAV first). Ends with one JSON line.
@@ -24,6 +33,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'features':
       return features(rest);
+    case 'dataset':
+      return dataset(rest);
+    case 'eval':
+      return evaluate(rest);
     case 'bench':
       if (rest[0] === 'features') return benchFeatures(rest.slice(1));
       throw new CliError(`unknown benchmark '${rest[0] ?? ''}' (available: features)`);
