@@ -15,14 +15,10 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
-# System packages: command -> Debian package.
-declare -A wanted=(
-  [ffmpeg]=ffmpeg # M4A/AAC/WebM fallback decoder, fixture generation
-)
+# System packages (Debian names), each with the check that says it is there.
 missing=()
-for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
-done
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg) # M4A/AAC/WebM fallback decoder
+[ -d /usr/lib/python3/dist-packages/torch ] || missing+=(python3-torch) # the trainer (Debian's /usr/bin/python3)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing system packages: ${missing[*]}"

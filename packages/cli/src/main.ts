@@ -7,6 +7,7 @@ import { benchFeatures } from './commands/bench-features.js';
 import { dataset } from './commands/dataset.js';
 import { evaluate } from './commands/evaluate.js';
 import { features } from './commands/features.js';
+import { trainCommand } from './commands/train.js';
 import { CliError } from './errors.js';
 
 const HELP = `ser: speech emotion recognition tools
@@ -18,6 +19,9 @@ Usage:
   ser dataset --corpus DIR --out DIR [--augment noise,pitch,pitch+noise,...] [--actors 1-20] [--channel speech|song]
       Feature set for training: every clip (and its augmented copies) through the serving
       feature extractor, written as features.f32 + meta.json. Progress on stderr.
+  ser train --data DATASET --protocol NAME [--fold K|all] --arch seed-cnn|ser-cnn --out DIR [-- train.py options]
+      Splits the feature set by the protocol, trains with PyTorch (/usr/bin/python3 training/train.py),
+      checks ONNX against PyTorch, evaluates through the serving path, writes manifest.json.
   ser eval --model DIR --data CORPUS --protocol holdout-21-24|actor-6fold|utterance [--fold K] [--json]
       A model bundle through the serving path (decode, resample, features, scaler, ONNX Runtime)
       over the protocol's test clips: UA, WA, F1s, per-class figures and confusion matrices,
@@ -35,6 +39,8 @@ async function main(argv: string[]): Promise<void> {
       return features(rest);
     case 'dataset':
       return dataset(rest);
+    case 'train':
+      return trainCommand(rest);
     case 'eval':
       return evaluate(rest);
     case 'bench':

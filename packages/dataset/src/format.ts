@@ -51,11 +51,16 @@ export async function writeDataset(dir: string, dataset: Dataset): Promise<void>
   await rename(join(dir, 'meta.json.tmp'), join(dir, 'meta.json'));
 }
 
-export async function readDataset(dir: string): Promise<Dataset> {
+export async function readDatasetMeta(dir: string): Promise<DatasetMeta> {
   const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as DatasetMeta;
   if (meta.format !== DATASET_FORMAT) throw new Error(`${dir} is not a ${DATASET_FORMAT} feature set (format: ${meta.format})`);
   if (meta.labels.join() !== EMOTIONS.join())
     throw new Error(`${dir} has labels ${meta.labels.join(', ')}; expected ${EMOTIONS.join(', ')}`);
+  return meta;
+}
+
+export async function readDataset(dir: string): Promise<Dataset> {
+  const meta = await readDatasetMeta(dir);
   const raw = await readFile(join(dir, 'features.f32'));
   if (raw.byteLength !== meta.rows.length * meta.vectorLength * 4) {
     throw new Error(

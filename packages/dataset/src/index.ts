@@ -1,2 +1,2 @@
 export { type BuildOptions, buildDataset } from './build.js';
-export { DATASET_FORMAT, type Dataset, type DatasetMeta, type DatasetRow, readDataset, writeDataset } from './format.js';
+export { DATASET_FORMAT, type Dataset, type DatasetMeta, type DatasetRow, readDataset, readDatasetMeta, writeDataset } from './format.js';

@@ -116,7 +116,7 @@ export class ModelBundle {
   }
 
   /** Class probabilities for raw feature vectors. */
-  predict(vectors: ArrayLike<number>[]): Promise<Float32Array[]> {
+  async predict(vectors: ArrayLike<number>[]): Promise<Float32Array[]> {
     return this.predictScaled(this.scale(vectors));
   }
 
