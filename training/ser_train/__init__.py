@@ -1,0 +1,1 @@
+"""Offline trainer of the speech-emotion models (see training/README.md)."""
