@@ -3,11 +3,6 @@
  * `ser`: the platform's command-line tool.
  * Every command writes its result to stdout and any error to stderr with a non-zero exit code.
  */
-import { benchFeatures } from './commands/bench-features.js';
-import { dataset } from './commands/dataset.js';
-import { evaluate } from './commands/evaluate.js';
-import { features } from './commands/features.js';
-import { trainCommand } from './commands/train.js';
 import { CliError } from './errors.js';
 
 const HELP = `ser: speech emotion recognition tools
@@ -35,16 +30,18 @@ Usage:
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
+    // Commands load on demand: onnxruntime-node, once imported, slows typed-array
+    // code for the rest of the process, which the feature benchmark must not pay.
     case 'features':
-      return features(rest);
+      return (await import('./commands/features.js')).features(rest);
     case 'dataset':
-      return dataset(rest);
+      return (await import('./commands/dataset.js')).dataset(rest);
     case 'train':
-      return trainCommand(rest);
+      return (await import('./commands/train.js')).trainCommand(rest);
     case 'eval':
-      return evaluate(rest);
+      return (await import('./commands/evaluate.js')).evaluate(rest);
     case 'bench':
-      if (rest[0] === 'features') return benchFeatures(rest.slice(1));
+      if (rest[0] === 'features') return (await import('./commands/bench-features.js')).benchFeatures(rest.slice(1));
       throw new CliError(`unknown benchmark '${rest[0] ?? ''}' (available: features)`);
     case undefined:
     case '--help':

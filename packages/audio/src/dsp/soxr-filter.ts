@@ -94,18 +94,23 @@ export function designHqLowpass(fn: number): LowpassDesign {
   const modulo = 4;
   const rough = Math.ceil(a / trBw + 1);
   const numTaps = Math.floor((rough + modulo - 2) / modulo) * modulo + 1;
-  const rho = 0.5;
   const m = numTaps - 1;
   const taps = new Float64Array(numTaps);
-  const mult = 1 / besselI0(beta);
-  const mult1 = 1 / (0.5 * m + rho);
   for (let i = 0; i <= m / 2; i++) {
-    const z = i - 0.5 * m;
-    const x = z * Math.PI;
-    const y = z * mult1;
-    const h = (x ? Math.sin(cutoff * x) / x : cutoff) * besselI0(beta * Math.sqrt(1 - y * y)) * mult;
+    const h = kaiserSinc(i - 0.5 * m, cutoff, beta, m);
     taps[i] = h;
     taps[m - i] = h;
   }
   return { taps, cutoff, beta };
+}
+
+/**
+ * lsx_make_lpf's impulse response at (possibly fractional) offset z from the centre
+ * of an (m+1)-tap filter: Kaiser-windowed sinc, window stretched by rho = 0.5.
+ */
+export function kaiserSinc(z: number, cutoff: number, beta: number, m: number): number {
+  const y = z / (0.5 * m + 0.5);
+  if (Math.abs(y) >= 1) return 0;
+  const x = z * Math.PI;
+  return ((x ? Math.sin(cutoff * x) / x : cutoff) * besselI0(beta * Math.sqrt(1 - y * y))) / besselI0(beta);
 }

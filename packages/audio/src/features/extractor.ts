@@ -8,8 +8,9 @@
  * Everything runs in Float64 on the float32 signal; the librosa golden values
  * (float32 pipeline) agree to about 1e-4 in MFCC.
  */
+import { doubles } from '../dsp/doubles.js';
 import { RealFft } from '../dsp/fft.js';
-import { type MelBand, melFilterbank } from './mel.js';
+import { melFilterbank } from './mel.js';
 
 export interface FeatureParams {
   sampleRate: number;
@@ -46,16 +47,31 @@ export interface Features {
   logmel?: Float64Array[];
 }
 
+/** 10 / ln 10: dB from a natural log (Math.log is cheaper than Math.log10 in V8). */
+const DB_PER_NEPER = 10 / Math.LN10;
+
 export class FeatureExtractor {
   readonly params: FeatureParams;
   private readonly fft: RealFft;
-  private readonly window: Float64Array;
-  private readonly bands: MelBand[];
-  /** DCT-II (ortho) rows for the first nMfcc coefficients, each of length nMels. */
-  private readonly dct: Float64Array[];
-  private readonly frame: Float64Array;
-  private readonly spectrum: Float64Array;
-  private readonly power: Float64Array;
+  private readonly window: number[];
+  /** Mel bands packed: band m has weights melWeights[melOffset[m] ..] for FFT bins melStart[m] .. + melLength[m]. */
+  private readonly melStart: Int32Array;
+  private readonly melLength: Int32Array;
+  private readonly melOffset: Int32Array;
+  private readonly melWeights: number[];
+  /**
+   * DCT-II (ortho) basis, nMfcc rows. For even nMels, row k over the first nMels/2
+   * inputs only: basis[M-1-m] = (-1)^k basis[m], so coefficient k is a dot product
+   * with x[m] + x[M-1-m] (k even) or x[m] - x[M-1-m] (k odd), half the work.
+   */
+  private readonly dctBasis: number[];
+  private readonly frame: number[];
+  private readonly power: number[];
+  /** Per-call scratch, grown as needed: the signal, mel energies (frame-major) and zero-crossing counts. */
+  private signal = doubles(0);
+  private mel = doubles(0);
+  private crossings = doubles(0);
+  private readonly folded: number[];
 
   constructor(params: Partial<FeatureParams> = {}) {
     const p = { ...LIBROSA_DEFAULTS, ...params };
@@ -63,73 +79,108 @@ export class FeatureExtractor {
     const n = p.frameLength;
     this.fft = new RealFft(n);
     // Periodic Hann (scipy.signal.get_window('hann', n, fftbins=True)).
-    this.window = new Float64Array(n);
+    this.window = doubles(n);
     for (let i = 0; i < n; i++) this.window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-    this.bands = melFilterbank(p.sampleRate, n, p.nMels);
-    this.dct = [];
+
+    const bands = melFilterbank(p.sampleRate, n, p.nMels);
+    this.melStart = new Int32Array(p.nMels);
+    this.melLength = new Int32Array(p.nMels);
+    this.melOffset = new Int32Array(p.nMels);
+    let total = 0;
+    for (const band of bands) total += band.weights.length;
+    this.melWeights = doubles(total);
+    let at = 0;
+    bands.forEach((band, m) => {
+      this.melStart[m] = band.start;
+      this.melLength[m] = band.weights.length;
+      this.melOffset[m] = at;
+      for (let i = 0; i < band.weights.length; i++) this.melWeights[at + i] = band.weights[i];
+      at += band.weights.length;
+    });
+
+    const width = p.nMels % 2 === 0 ? p.nMels / 2 : p.nMels;
+    this.dctBasis = doubles(p.nMfcc * width);
     for (let k = 0; k < p.nMfcc; k++) {
-      const row = new Float64Array(p.nMels);
       const scale = k === 0 ? Math.sqrt(1 / p.nMels) : Math.sqrt(2 / p.nMels);
-      for (let m = 0; m < p.nMels; m++) row[m] = scale * Math.cos((Math.PI * k * (2 * m + 1)) / (2 * p.nMels));
-      this.dct.push(row);
+      for (let m = 0; m < width; m++) this.dctBasis[k * width + m] = scale * Math.cos((Math.PI * k * (2 * m + 1)) / (2 * p.nMels));
     }
-    this.frame = new Float64Array(n);
-    this.spectrum = new Float64Array(n + 2);
-    this.power = new Float64Array(n / 2 + 1);
+    this.folded = doubles(2 * width);
+    this.frame = doubles(n);
+    this.power = doubles(n / 2 + 1);
   }
 
   frameCount(length: number): number {
     return 1 + Math.floor(length / this.params.hopLength);
   }
 
+  // The signal-length loops below each sit in a function of their own that returns
+  // right after the loop: V8 compiles a long-running loop on the spot (on-stack
+  // replacement), and any code after it in the same function that had not run yet
+  // would deoptimise on every later call.
+
   compute(y: ArrayLike<number>, options: { logmel?: boolean } = {}): Features {
-    const T = this.frameCount(y.length);
-    const zcr = this.zeroCrossingRate(y, T);
-    const rms = this.rms(y, T);
-    const logmel = this.logMel(y, T);
-    const mfcc = this.dctRows(logmel, T);
+    const len = y.length;
+    const x = this.load(y);
+    const T = this.frameCount(len);
+    const zcr = this.zeroCrossingRate(x, len, T);
+    const rms = this.rms(x, len, T);
+    const maxEnergy = this.melEnergies(x, len, T);
+    const logmel = options.logmel ? this.newRows(this.params.nMels, T) : null;
+    const mfcc = this.mfcc(T, maxEnergy, logmel);
     const features: Features = { frames: T, zcr, rms, mfcc };
-    if (options.logmel) {
-      const rows: Float64Array[] = [];
-      for (let m = 0; m < this.params.nMels; m++) rows.push(logmel.subarray(m * T, (m + 1) * T));
-      features.logmel = rows;
-    }
+    if (logmel) features.logmel = logmel;
     return features;
   }
 
-  /** Centred frames with edge padding; a crossing is a sign-bit change, zero counted as positive. */
-  private zeroCrossingRate(y: ArrayLike<number>, T: number): Float64Array {
-    const { frameLength: n, hopLength: hop, zcrThreshold } = this.params;
+  /**
+   * The signal as a double array: every kernel then reads it without typed-array
+   * overheads (see dsp/doubles.ts), six times per sample in all.
+   */
+  private load(y: ArrayLike<number>): number[] {
     const len = y.length;
-    const half = n / 2;
+    if (this.signal.length < len) this.signal = doubles(len);
+    const x = this.signal;
+    for (let i = 0; i < len; i++) x[i] = y[i];
+    return x;
+  }
+
+  private newRows(count: number, T: number): Float64Array[] {
+    const rows: Float64Array[] = [];
+    for (let i = 0; i < count; i++) rows.push(new Float64Array(T));
+    return rows;
+  }
+
+  /**
+   * Centred frames with edge padding; a crossing is a sign-bit change between
+   * neighbours, zero counted as positive. Edge padding repeats a sample, which
+   * never crosses, so a frame's count is a difference of running crossing counts.
+   */
+  private zeroCrossingRate(x: number[], len: number, T: number): Float64Array {
+    const { frameLength: n, hopLength: hop, zcrThreshold } = this.params;
     const out = new Float64Array(T);
     if (len === 0) return out;
-    // Sign bit per padded sample: 1 when negative after thresholding.
-    const padded = new Uint8Array(len + n);
-    const first = y[0];
-    const last = y[len - 1];
-    const signOf = (x: number) => (x < 0 && -x > zcrThreshold ? 1 : 0);
-    padded.fill(signOf(first), 0, half);
-    for (let i = 0; i < len; i++) padded[half + i] = signOf(y[i]);
-    padded.fill(signOf(last), half + len);
+    if (this.crossings.length < len) this.crossings = doubles(len);
+    const counts = this.crossings;
+    runningCrossings(x, len, -zcrThreshold, counts);
+    // Frame t covers padded samples s..s+n-1 (s = t*hop), signal samples s-n/2 ..;
+    // its neighbour pairs (j-1, j) inside the signal have j in [s - n/2 + 1, s + n/2 - 1].
+    const half = n / 2;
     for (let t = 0; t < T; t++) {
-      const s = t * hop;
-      let count = 0;
-      for (let i = s + 1; i < s + n; i++) count += padded[i] ^ padded[i - 1];
-      out[t] = count / n;
+      const lo = Math.max(1, t * hop - half + 1);
+      const hi = Math.min(len - 1, t * hop + half - 1);
+      out[t] = hi >= lo ? (counts[hi] - counts[lo - 1]) / n : 0;
     }
     return out;
   }
 
   /** Centred frames with zero padding, no window. */
-  private rms(y: ArrayLike<number>, T: number): Float64Array {
+  private rms(x: number[], len: number, T: number): Float64Array {
     const { frameLength: n, hopLength: hop } = this.params;
-    const len = y.length;
     const out = new Float64Array(T);
     if (n % (2 * hop) !== 0) {
       for (let t = 0; t < T; t++) {
         let energy = 0;
-        for (let j = Math.max(0, t * hop - n / 2); j < Math.min(len, t * hop + n / 2); j++) energy += y[j] * y[j];
+        for (let j = Math.max(0, t * hop - n / 2); j < Math.min(len, t * hop + n / 2); j++) energy += x[j] * x[j];
         out[t] = Math.sqrt(energy / n);
       }
       return out;
@@ -138,12 +189,7 @@ export class FeatureExtractor {
     // sum each block once (exact zeros stay zero, unlike prefix sums).
     const blocks = Math.ceil(len / hop);
     const blockEnergy = new Float64Array(blocks);
-    for (let b = 0; b < blocks; b++) {
-      let e = 0;
-      const end = Math.min(len, (b + 1) * hop);
-      for (let j = b * hop; j < end; j++) e += y[j] * y[j];
-      blockEnergy[b] = e;
-    }
+    blockEnergies(x, len, hop, blockEnergy);
     const perFrame = n / hop;
     for (let t = 0; t < T; t++) {
       let energy = 0;
@@ -154,65 +200,145 @@ export class FeatureExtractor {
     return out;
   }
 
-  /** power_to_db(melspectrogram(y)), mel-major: row m occupies [m*T, (m+1)*T). */
-  private logMel(y: ArrayLike<number>, T: number): Float64Array {
-    const { frameLength: n, hopLength: hop, nMels, amin, topDb } = this.params;
-    const len = y.length;
+  /** melspectrogram(y) into this.mel, frame-major (frame t at [t*nMels, (t+1)*nMels)); returns the largest value. */
+  private melEnergies(x: number[], len: number, T: number): number {
+    const { frameLength: n, hopLength: hop, nMels } = this.params;
     const half = n / 2;
     const frame = this.frame;
-    const spectrum = this.spectrum;
     const power = this.power;
     const win = this.window;
-    const bins = n / 2 + 1;
-    const mel = new Float64Array(nMels * T);
+    const { melStart, melLength, melOffset, melWeights } = this;
+    if (this.mel.length < nMels * T) this.mel = doubles(nMels * T);
+    const mel = this.mel;
+    let max = 0;
     for (let t = 0; t < T; t++) {
       const start = t * hop - half;
       if (start >= 0 && start + n <= len) {
-        for (let i = 0; i < n; i++) frame[i] = y[start + i] * win[i];
+        this.fft.windowedPower(x, start, win, power);
       } else {
+        // Frames overhanging the signal's ends see zeros there.
         for (let i = 0; i < n; i++) {
           const j = start + i;
-          frame[i] = j >= 0 && j < len ? y[j] * win[i] : 0;
+          frame[i] = j >= 0 && j < len ? x[j] * win[i] : 0;
         }
+        this.fft.power(frame, power);
       }
-      this.fft.forward(frame, spectrum);
-      for (let k = 0; k < bins; k++) {
-        const re = spectrum[2 * k];
-        const im = spectrum[2 * k + 1];
-        power[k] = re * re + im * im;
-      }
+      const row = t * nMels;
       for (let m = 0; m < nMels; m++) {
-        const { start: s0, weights } = this.bands[m];
-        let acc = 0;
-        for (let j = 0; j < weights.length; j++) acc += weights[j] * power[s0 + j];
-        mel[m * T + t] = acc;
+        const s0 = melStart[m];
+        const w0 = melOffset[m] - s0;
+        const end = s0 + melLength[m];
+        // Four running sums: one would be a chain of dependent additions.
+        let acc0 = 0;
+        let acc1 = 0;
+        let acc2 = 0;
+        let acc3 = 0;
+        let k = s0;
+        for (; k + 3 < end; k += 4) {
+          acc0 += melWeights[w0 + k] * power[k];
+          acc1 += melWeights[w0 + k + 1] * power[k + 1];
+          acc2 += melWeights[w0 + k + 2] * power[k + 2];
+          acc3 += melWeights[w0 + k + 3] * power[k + 3];
+        }
+        for (; k < end; k++) acc0 += melWeights[w0 + k] * power[k];
+        const acc = acc0 + acc1 + (acc2 + acc3);
+        mel[row + m] = acc;
+        if (acc > max) max = acc;
       }
     }
-    let max = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < mel.length; i++) {
-      const db = 10 * Math.log10(Math.max(amin, mel[i]));
-      mel[i] = db;
-      if (db > max) max = db;
-    }
-    const floor = max - topDb;
-    for (let i = 0; i < mel.length; i++) if (mel[i] < floor) mel[i] = floor;
-    return mel;
+    return max;
   }
 
-  private dctRows(logmel: Float64Array, T: number): Float64Array[] {
-    const { nMels, nMfcc } = this.params;
-    const rows: Float64Array[] = [];
-    for (let k = 0; k < nMfcc; k++) {
-      const row = new Float64Array(T);
-      const basis = this.dct[k];
+  /**
+   * power_to_db (ref 1, amin, top_db) then the DCT, frame by frame. Values more than
+   * top_db below the maximum are clipped to it: they are recognised in the linear
+   * domain and skip the logarithm.
+   */
+  private mfcc(T: number, maxEnergy: number, logmel: Float64Array[] | null): Float64Array[] {
+    const { nMels, nMfcc, amin, topDb } = this.params;
+    const mel = this.mel;
+    const floor = DB_PER_NEPER * Math.log(Math.max(amin, maxEnergy)) - topDb;
+    // Below this energy a value's dB is below the floor (the log is monotonic).
+    const clipBelow = Math.max(amin, maxEnergy) * 10 ** (-topDb / 10);
+    const rows = this.newRows(nMfcc, T);
+    const basis = this.dctBasis;
+    const folded = this.folded;
+    const even = nMels % 2 === 0;
+    const width = even ? nMels / 2 : nMels;
+    for (let t = 0; t < T; t++) {
+      const row = t * nMels;
       for (let m = 0; m < nMels; m++) {
-        const w = basis[m];
-        const off = m * T;
-        for (let t = 0; t < T; t++) row[t] += w * logmel[off + t];
+        const e = Math.max(amin, mel[row + m]);
+        let db = floor;
+        if (e >= clipBelow) {
+          db = DB_PER_NEPER * Math.log(e);
+          if (db < floor) db = floor;
+        }
+        mel[row + m] = db;
       }
-      rows.push(row);
+      if (logmel) for (let m = 0; m < nMels; m++) logmel[m][t] = mel[row + m];
+      if (even) {
+        // folded[0..width): x[m] + x[M-1-m]; folded[width..2 width): x[m] - x[M-1-m].
+        for (let m = 0; m < width; m++) {
+          const a = mel[row + m];
+          const b = mel[row + nMels - 1 - m];
+          folded[m] = a + b;
+          folded[width + m] = a - b;
+        }
+        for (let k = 0; k < nMfcc; k++) {
+          const base = k * width;
+          const src = (k & 1) * width;
+          let acc0 = 0;
+          let acc1 = 0;
+          let acc2 = 0;
+          let acc3 = 0;
+          let m = 0;
+          for (; m + 3 < width; m += 4) {
+            acc0 += basis[base + m] * folded[src + m];
+            acc1 += basis[base + m + 1] * folded[src + m + 1];
+            acc2 += basis[base + m + 2] * folded[src + m + 2];
+            acc3 += basis[base + m + 3] * folded[src + m + 3];
+          }
+          for (; m < width; m++) acc0 += basis[base + m] * folded[src + m];
+          rows[k][t] = acc0 + acc1 + (acc2 + acc3);
+        }
+      } else {
+        for (let k = 0; k < nMfcc; k++) {
+          const base = k * width;
+          let acc = 0;
+          for (let m = 0; m < nMels; m++) acc += basis[base + m] * mel[row + m];
+          rows[k][t] = acc;
+        }
+      }
     }
     return rows;
+  }
+}
+
+/**
+ * counts[i]: sign changes between neighbours (j-1, j) for j in 1..i, a sample
+ * being negative when below `below` (-threshold).
+ */
+function runningCrossings(x: number[], len: number, below: number, counts: number[]): void {
+  let count = 0;
+  let prev = x[0] < below ? 1 : 0;
+  counts[0] = 0;
+  for (let i = 1; i < len; i++) {
+    // boolean ^ 0 is 0 or 1 without a branch (a ?: mispredicts on every other crossing).
+    const sign = ((x[i] < below) as unknown as number) ^ 0;
+    count += sign ^ prev;
+    prev = sign;
+    counts[i] = count;
+  }
+}
+
+/** Sum of squares of each hop-long block of x (the last one possibly short). */
+function blockEnergies(x: number[], len: number, hop: number, out: Float64Array): void {
+  for (let b = 0; b < out.length; b++) {
+    let e = 0;
+    const end = Math.min(len, (b + 1) * hop);
+    for (let j = b * hop; j < end; j++) e += x[j] * x[j];
+    out[b] = e;
   }
 }
 
@@ -223,7 +349,9 @@ export function featureVector(f: Features): Float64Array {
   const out = new Float64Array((2 + nMfcc) * T);
   out.set(f.zcr, 0);
   out.set(f.rms, T);
-  let at = 2 * T;
-  for (let t = 0; t < T; t++) for (let k = 0; k < nMfcc; k++) out[at++] = f.mfcc[k][t];
+  for (let k = 0; k < nMfcc; k++) {
+    const row = f.mfcc[k];
+    for (let t = 0, at = 2 * T + k; t < T; t++, at += nMfcc) out[at] = row[t];
+  }
   return out;
 }
