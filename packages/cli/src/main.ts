@@ -24,6 +24,8 @@ Usage:
   ser bench features --data DIR [--json] [--limit N]
       Times the whole recipe (decode WAV, mix, resample, features) and features alone on the
       recordings under DIR (converted to WAV first). Ends with one JSON line.
+  ser bench model --model DIR [--json]
+      ONNX Runtime inference time per clip of a model bundle, one thread, batch 1 and 32.
   ser --help
 `;
 
@@ -42,7 +44,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./commands/evaluate.js')).evaluate(rest);
     case 'bench':
       if (rest[0] === 'features') return (await import('./commands/bench-features.js')).benchFeatures(rest.slice(1));
-      throw new CliError(`unknown benchmark '${rest[0] ?? ''}' (available: features)`);
+      if (rest[0] === 'model') return (await import('./commands/bench-model.js')).benchModel(rest.slice(1));
+      throw new CliError(`unknown benchmark '${rest[0] ?? ''}' (available: features, model)`);
     case undefined:
     case '--help':
     case '-h':
