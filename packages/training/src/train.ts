@@ -21,6 +21,8 @@ export interface TrainOptions {
   out: string;
   name?: string;
   version?: string;
+  /** Training rows limited to these augmentations (the originals always count). */
+  augmentations?: string[];
   /** Extra arguments for train.py (epochs, resume, max-minutes, ...). */
   trainerArgs?: string[];
   quiet?: boolean;
@@ -30,14 +32,16 @@ export interface TrainOptions {
 
 export type TrainResult = { status: 'paused'; out: string } | { status: 'done'; out: string; manifest: ModelManifest };
 
-export async function makeSplit(data: string, protocol: ProtocolName, fold?: number): Promise<Split> {
+/**
+ * Row split of a feature set under a protocol. Training rows can be limited to some
+ * augmentations; the seed protocol always takes exactly the seed project's four.
+ */
+export async function makeSplit(data: string, protocol: ProtocolName, fold?: number, augmentations?: string[]): Promise<Split> {
   const meta = await readDatasetMeta(data);
-  const keep = meta.rows.map((r, i) => (protocol !== 'seed' || SEED_RECIPES.has(r.augmentation) ? i : -1)).filter((i) => i >= 0);
-  if (protocol === 'seed' && keep.length !== meta.rows.length / (meta.augmentations.length / SEED_RECIPES.size)) {
-    const missing = [...SEED_RECIPES].filter((r) => !meta.augmentations.includes(r));
-    if (missing.length)
-      throw new Error(`the seed protocol needs the augmentations ${[...SEED_RECIPES].join(', ')}; ${data} lacks ${missing.join(', ')}`);
-  }
+  const wanted = protocol === 'seed' ? SEED_RECIPES : augmentations ? new Set(['none', ...augmentations]) : null;
+  const missing = wanted ? [...wanted].filter((r) => !meta.augmentations.includes(r)) : [];
+  if (missing.length) throw new Error(`${data} has no ${missing.join(', ')} rows (it has ${meta.augmentations.join(', ')})`);
+  const keep = meta.rows.flatMap((r, i) => (!wanted || wanted.has(r.augmentation) ? [i] : []));
   const split = splitRows(
     protocol,
     keep.map((i) => meta.rows[i]),
@@ -71,7 +75,7 @@ async function onnxAgreement(bundle: ModelBundle, dir: string): Promise<number> 
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { data, protocol, fold, arch, out } = options;
-  const split = await makeSplit(data, protocol, fold);
+  const split = await makeSplit(data, protocol, fold, options.augmentations);
   const splitPath = join(out, 'split.json');
   const { mkdir } = await import('node:fs/promises');
   await mkdir(out, { recursive: true });
@@ -103,7 +107,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     training: {
       protocol,
       fold: split.fold,
-      data: { path: data, rows: meta.rows.length, augmentations: meta.augmentations, corpus: meta.corpus, seed: meta.seed },
+      data: {
+        path: data,
+        rows: meta.rows.length,
+        augmentations: protocol === 'seed' ? [...SEED_RECIPES] : (options.augmentations ?? meta.augmentations),
+        corpus: meta.corpus,
+        seed: meta.seed,
+      },
       rows: { train: split.train.length, validation: split.validation.length, test: split.test.length },
       hyperParameters: report.hyperParameters,
       epochsRun: report.epochsRun,

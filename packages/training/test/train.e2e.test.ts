@@ -34,6 +34,15 @@ describe('training', () => {
     expect(split.train.every((i) => [3, 4].includes(meta.rows[i].actor))).toBe(true);
   });
 
+  it('limits training rows to the augmentations asked for', async () => {
+    const meta = JSON.parse(readFileSync(join(data, 'meta.json'), 'utf8'));
+    const originals = await makeSplit(data, 'holdout-21-24', undefined, []);
+    expect(originals.train.length).toBeGreaterThan(0);
+    expect(originals.train.every((i) => meta.rows[i].augmentation === 'none')).toBe(true);
+    await expect(makeSplit(data, 'holdout-21-24', undefined, ['pitch'])).rejects.toThrow(/no pitch rows/);
+    await expect(makeSplit(data, 'seed')).rejects.toThrow(/no pitch, pitch\+noise rows/);
+  });
+
   it('trains, exports ONNX that agrees with PyTorch, and writes a loadable bundle', async () => {
     const result = await train({
       data,

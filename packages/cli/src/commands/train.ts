@@ -12,7 +12,7 @@ import { CliError } from '../errors.js';
 import { evaluateModel } from './evaluate.js';
 
 const USAGE = `usage: ser train --data DATASET --protocol seed|utterance|actor-6fold|holdout-21-24 [--fold K|all] --arch seed-cnn|ser-cnn --out DIR
-                 [--name NAME] [--version V] [--corpus DIR] [--corpus-48k DIR] [-- train.py options]`;
+                 [--name NAME] [--version V] [--augmentations a,b] [--corpus DIR] [--corpus-48k DIR] [-- train.py options]`;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
@@ -33,6 +33,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       version: { type: 'string' },
       corpus: { type: 'string', default: '../shared/ravdess' },
       'corpus-48k': { type: 'string' },
+      augmentations: { type: 'string' },
     },
   });
   if (!values.data || !values.protocol || !values.arch || !values.out) throw new CliError(USAGE);
@@ -68,6 +69,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       out,
       name: values.name,
       version: values.version,
+      augmentations: values.augmentations?.split(',').map((a) => a.trim()),
       trainerArgs,
       evaluate: evaluate && ((bundle) => evaluate(bundle, fold)),
     });
