@@ -8,14 +8,15 @@ export class CorpusError extends Error {
   override name = 'CorpusError';
 }
 
-async function walk(dir: string): Promise<string[]> {
+/** Every .wav and .flac file below a directory, sorted by path. */
+export async function listAudioFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
+    if (entry.isDirectory()) out.push(...(await listAudioFiles(path)));
     else if (AUDIO.test(entry.name)) out.push(path);
   }
-  return out;
+  return out.sort();
 }
 
 /**
@@ -24,7 +25,7 @@ async function walk(dir: string): Promise<string[]> {
  * when any audio file's name does not parse.
  */
 export async function readCorpus(root: string): Promise<RavdessClip[]> {
-  const files = await walk(root).catch((err: NodeJS.ErrnoException) => {
+  const files = await listAudioFiles(root).catch((err: NodeJS.ErrnoException) => {
     throw new CorpusError(`cannot read the corpus at ${root}: ${err.code === 'ENOENT' ? 'no such directory' : err.message}`);
   });
   const clips: RavdessClip[] = [];

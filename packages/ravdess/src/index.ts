@@ -1,4 +1,4 @@
-export { CorpusError, readCorpus } from './corpus.js';
+export { CorpusError, listAudioFiles, readCorpus } from './corpus.js';
 export { parseRavdessName, type RavdessClip, type VocalChannel } from './filename.js';
 export {
   foldActors,

@@ -5,24 +5,13 @@
  * Inputs are converted to WAV (channels kept) in a cache directory before any timing.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clipFeatures, clipFromWindow, DEFAULT_CLIP_SPEC, decodeChannels, decodeWav, encodeWav } from '@ser/audio';
+import { listAudioFiles } from '@ser/ravdess';
 import { CliError } from '../errors.js';
-
-const AUDIO = /\.(wav|flac)$/i;
-
-async function listAudio(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listAudio(path)));
-    else if (AUDIO.test(entry.name)) out.push(path);
-  }
-  return out.sort();
-}
 
 /** WAV bytes for each input, converted once and cached by path, size and mtime. */
 async function asWav(files: string[], dataDir: string): Promise<Uint8Array[]> {
@@ -73,7 +62,7 @@ export async function benchFeatures(args: string[]): Promise<void> {
   if (!values.data) throw new CliError('usage: ser bench features --data DIR [--json] [--limit N] [--passes N]');
   const passes = Number(values.passes);
   if (!(passes >= 1)) throw new CliError(`--passes must be >= 1, got '${values.passes}'`);
-  let files = await listAudio(values.data);
+  let files = await listAudioFiles(values.data);
   if (values.limit) files = files.slice(0, Number(values.limit));
   if (files.length === 0) throw new Error(`no .wav or .flac files under ${values.data}`);
   const wavs = await asWav(files, values.data);

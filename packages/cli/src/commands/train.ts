@@ -69,7 +69,10 @@ export async function trainCommand(argv: string[]): Promise<void> {
       out,
       name: values.name,
       version: values.version,
-      augmentations: values.augmentations?.split(',').map((a) => a.trim()).filter(Boolean),
+      augmentations: values.augmentations
+        ?.split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
       trainerArgs,
       evaluate: evaluate && ((bundle) => evaluate(bundle, fold)),
     });
