@@ -86,8 +86,9 @@ export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOpti
   }
   const { channelData, sampleRate } = decoded;
   const frames = channelData[0]?.length ?? 0;
-  if (!(sampleRate > 0)) throw new AudioError('INVALID_HEADER', `${format} stream has no valid sample rate`);
-  if (frames === 0) throw new AudioError('EMPTY', `the ${format} file holds no audio`);
+  // The WebAssembly codecs return nothing (no rate, no samples) for a stream cut or damaged before its first frame.
+  if (!(sampleRate > 0) || frames === 0)
+    throw new AudioError('DECODE_FAILED', `no audio could be decoded from this ${format} file (damaged or cut short?)`);
   checkLength(frames, sampleRate, options.maxSeconds);
   if (flacFrames > 0 && frames < flacFrames * 0.99) {
     throw new AudioError(
