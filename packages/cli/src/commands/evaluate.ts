@@ -9,13 +9,13 @@ import { argmax, computeMetrics, type Metrics, ModelBundle } from '@ser/model';
 import { foldActors, isProtocol, type ProtocolName, type RavdessClip, readCorpus, utteranceClips } from '@ser/ravdess';
 import { CliError } from '../errors.js';
 
-export interface EvalReport {
+/** Figures over all test clips at the top level, and again for speech and for song. */
+export interface EvalReport extends Metrics {
   protocol: ProtocolName;
   folds: number[] | null;
   model: { name: string; version: string };
   corpus: string;
   counts: { total: number; speech: number; song: number };
-  all: Metrics;
   speech: Metrics;
   song: Metrics;
   seconds: number;
@@ -84,7 +84,7 @@ export async function evaluateModel(
     model: { name: bundle.manifest.name, version: bundle.manifest.version },
     corpus,
     counts: { total: clips.length, speech: speech.count, song: song.count },
-    all: computeMetrics(labels, truth, predicted),
+    ...computeMetrics(labels, truth, predicted),
     speech,
     song,
     seconds: (Date.now() - started) / 1000,
@@ -124,7 +124,7 @@ export async function evaluate(args: string[]): Promise<void> {
         `model:     ${report.model.name} ${report.model.version}`,
         `protocol:  ${report.protocol}${report.folds ? ` (fold ${report.folds.join(', ')})` : ''}, ${report.corpus}`,
         `clips:     ${report.counts.total} (speech ${report.counts.speech}, song ${report.counts.song})`,
-        `all:       UA ${pct(report.all.ua)}, WA ${pct(report.all.wa)}, macro-F1 ${pct(report.all.macroF1)}`,
+        `all:       UA ${pct(report.ua)}, WA ${pct(report.wa)}, macro-F1 ${pct(report.macroF1)}`,
         `speech:    UA ${pct(report.speech.ua)}, WA ${pct(report.speech.wa)}, macro-F1 ${pct(report.speech.macroF1)}`,
         `song:      UA ${pct(report.song.ua)}, WA ${pct(report.song.wa)}, macro-F1 ${pct(report.song.macroF1)}`,
         '',
