@@ -31,8 +31,8 @@ describe('ser eval --json (models/ser-default, holdout-21-24)', () => {
         for (const key of ['wa', 'ua', 'macroF1', 'weightedF1', 'microF1', 'perClass', 'confusion']) expect(part).toHaveProperty(key);
       }
       expect(report.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(416);
-      // Same figures; a margin of one clip allows for ONNX Runtime kernels of another CPU flipping a near tie.
-      const oneClip = 1 / 176 + 1e-9;
+      // Same figures; the margin (one clip of the smallest class) allows for ONNX Runtime kernels of another CPU flipping a near tie.
+      const oneClip = 1 / (16 * 8) + 1e-9;
       expect(Math.abs(report.ua - recorded.ua)).toBeLessThanOrEqual(oneClip);
       expect(Math.abs(report.wa - recorded.wa)).toBeLessThanOrEqual(oneClip);
       expect(Math.abs(report.speech.ua - recorded.speech.ua)).toBeLessThanOrEqual(oneClip);
