@@ -3,7 +3,7 @@
  * check the exported ONNX file against PyTorch's outputs, evaluate through the
  * serving path, and write the bundle's manifest.json.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readDatasetMeta } from '@ser/dataset';
 import { BundleError, ModelBundle, type ModelManifest } from '@ser/model';
@@ -77,7 +77,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const { data, protocol, fold, arch, out } = options;
   const split = await makeSplit(data, protocol, fold, options.augmentations);
   const splitPath = join(out, 'split.json');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(out, { recursive: true });
   await writeFile(splitPath, `${JSON.stringify(split)}\n`);
   const code = await runTrainer(['--data', data, '--split', splitPath, '--arch', arch, '--out', out, ...(options.trainerArgs ?? [])], {
@@ -132,6 +131,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ]
       : [],
   };
+  // Written once so the bundle can be loaded and checked, again with what the checks measured.
   await writeFile(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   const bundle = await ModelBundle.load(out);
   try {

@@ -2,7 +2,7 @@
  * A tiny training end to end: real RAVDESS clips -> feature set -> PyTorch
  * (a couple of epochs) -> ONNX export -> bundle checked and loaded by ONNX Runtime.
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { clipFeatures, DEFAULT_CLIP_SPEC, loadClip } from '@ser/audio';
@@ -89,7 +89,6 @@ describe('training', () => {
 
   it('refuses a bundle whose model.onnx does not match its manifest', async () => {
     const tampered = join(work, 'tampered');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(tampered);
     copyFileSync(join(out, 'manifest.json'), join(tampered, 'manifest.json'));
     const onnx = readFileSync(join(out, 'model.onnx'));
