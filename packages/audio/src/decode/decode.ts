@@ -29,7 +29,7 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
     // Read only the window: no need to convert the rest of the file.
     const header = parseWavHeader(bytes);
     checkLength(header.frames, header.sampleRate, options.maxSeconds);
-    return { ...decodeWav(bytes, options), format: 'wav' };
+    return { ...decodeWav(bytes, options, header), format: 'wav' };
   }
   const all = await decodeChannels(bytes, options);
   const frames = all.channelData[0].length;

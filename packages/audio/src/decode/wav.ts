@@ -111,8 +111,7 @@ function formatSeconds(s: number): string {
 }
 
 /** Decodes the requested window of a WAV file, mixed to mono by the channel mean. */
-export function decodeWav(bytes: Uint8Array, request: WindowRequest = {}): PcmWindow {
-  const header = parseWavHeader(bytes);
+export function decodeWav(bytes: Uint8Array, request: WindowRequest = {}, header: WavHeader = parseWavHeader(bytes)): PcmWindow {
   const { start, count } = windowFrames(header.frames, header.sampleRate, request);
   return {
     sampleRate: header.sampleRate,
