@@ -1,0 +1,29 @@
+/**
+ * Correlation ids: one id follows a request from HTTP through the queue and gRPC
+ * metadata into every log line. The id of the work in progress lives in an
+ * AsyncLocalStorage, so log calls need not pass it along.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+
+/** HTTP header and gRPC metadata key. */
+export const CORRELATION_HEADER = 'x-correlation-id';
+
+const storage = new AsyncLocalStorage<string>();
+
+export function newCorrelationId(): string {
+  return randomUUID();
+}
+
+/** Accepts a caller's id when it is a sane token; otherwise makes a new one. */
+export function acceptCorrelationId(candidate: unknown): string {
+  return typeof candidate === 'string' && /^[\w.:-]{1,128}$/.test(candidate) ? candidate : newCorrelationId();
+}
+
+export function withCorrelationId<T>(id: string, fn: () => T): T {
+  return storage.run(id, fn);
+}
+
+export function currentCorrelationId(): string | undefined {
+  return storage.getStore();
+}

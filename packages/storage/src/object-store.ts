@@ -1,0 +1,106 @@
+/**
+ * The platform's one adapter to object storage (S3 API through the minio client).
+ * Uploads of unknown length go up in 5 MiB parts, so a large file is never held
+ * whole in memory.
+ */
+import type { Readable } from 'node:stream';
+import { Client } from 'minio';
+import type { StorageConfig } from './settings.js';
+
+export class StorageError extends Error {
+  override name = 'StorageError';
+  constructor(
+    message: string,
+    readonly code: 'NOT_FOUND' | 'UNAVAILABLE' | 'NOT_CONFIGURED',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface StoredObject {
+  size: number;
+  contentType: string;
+}
+
+const PART_SIZE = 5 * 1024 * 1024;
+
+export class ObjectStore {
+  private readonly client: Client;
+  readonly bucket: string;
+
+  constructor(config: StorageConfig) {
+    if (!config.s3Endpoint) throw new StorageError('S3_ENDPOINT is not set', 'NOT_CONFIGURED');
+    const url = new URL(config.s3Endpoint);
+    this.bucket = config.s3Bucket;
+    this.client = new Client({
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      useSSL: url.protocol === 'https:',
+      accessKey: config.s3AccessKey,
+      secretKey: config.s3SecretKey,
+      region: config.s3Region,
+      pathStyle: true,
+      partSize: PART_SIZE,
+    });
+  }
+
+  /** Creates the bucket when it is missing. */
+  async ensureBucket(): Promise<void> {
+    await this.call('ensure bucket', async () => {
+      if (!(await this.client.bucketExists(this.bucket))) await this.client.makeBucket(this.bucket);
+    });
+  }
+
+  /** Cheap reachability check (readiness). */
+  async ping(): Promise<void> {
+    await this.call('ping', async () => {
+      if (!(await this.client.bucketExists(this.bucket))) throw new StorageError(`bucket ${this.bucket} does not exist`, 'UNAVAILABLE');
+    });
+  }
+
+  async put(key: string, body: Readable | Buffer, options: { size?: number; contentType?: string } = {}): Promise<void> {
+    await this.call(`put ${key}`, () =>
+      this.client.putObject(this.bucket, key, body, options.size, { 'Content-Type': options.contentType ?? 'application/octet-stream' }),
+    );
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const stream = await this.getStream(key);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** The object as a stream; with `range`, bytes [start, end] inclusive (HTTP Range semantics). */
+  async getStream(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    return this.call(`get ${key}`, () =>
+      range
+        ? this.client.getPartialObject(this.bucket, key, range.start, range.end - range.start + 1)
+        : this.client.getObject(this.bucket, key),
+    );
+  }
+
+  async stat(key: string): Promise<StoredObject> {
+    return this.call(`stat ${key}`, async () => {
+      const stat = await this.client.statObject(this.bucket, key);
+      return { size: stat.size, contentType: String(stat.metaData?.['content-type'] ?? 'application/octet-stream') };
+    });
+  }
+
+  async remove(key: string): Promise<void> {
+    await this.call(`remove ${key}`, () => this.client.removeObject(this.bucket, key));
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchBucket')
+        throw new StorageError(`object storage: ${what}: not found`, 'NOT_FOUND', { cause: err });
+      throw new StorageError(`object storage: ${what}: ${(err as Error).message || code}`, 'UNAVAILABLE', { cause: err });
+    }
+  }
+}
