@@ -43,3 +43,9 @@ if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.mod
   say "installing node modules"
   if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile --reporter=silent; else pnpm install --reporter=silent; fi
 fi
+
+# Prisma client, generated from the schema (offline: no engine to download).
+if [ ! -f packages/db/src/generated/client.ts ] || [ packages/db/prisma/schema.prisma -nt packages/db/src/generated/client.ts ]; then
+  say "generating the Prisma client"
+  (cd packages/db && node_modules/.bin/prisma generate >/dev/null)
+fi

@@ -1,0 +1,23 @@
+export { createDb, type Db, ensureDatabase, migrate, pingDb } from './client.js';
+export { CursorError } from './cursor.js';
+export {
+  createJob,
+  getJob,
+  listJobs,
+  markJobFailed,
+  markJobRunning,
+  type RecordedOutcome,
+  recordCallbackAttempt,
+  recordJobItemOutcome,
+} from './jobs.js';
+export {
+  createPrediction,
+  listJobResults,
+  listPredictions,
+  type PredictionFilter,
+  streamJobResults,
+  streamPredictions,
+} from './predictions.js';
+export { createRecording, getRecording, updateRecordingAudio } from './recordings.js';
+export { DEFAULT_DATABASE_URL, databaseSettings } from './settings.js';
+export type { JobRow, JobStatus, Outcome, Page, PredictionRow, RecordingInput, RecordingRow } from './types.js';

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from './client.js';
+import { decodeTimeCursor, encodeCursor } from './cursor.js';
+import { predictionValues } from './predictions.js';
+import type { JobRow, JobStatus, Outcome, Page, RecordingInput } from './types.js';
+
+/** Creates a job and its recordings in one transaction: a job is never visible without its files. */
+export async function createJob(
+  db: Db,
+  job: { id: string; callbackUrl?: string | null; correlationId?: string | null; recordings: RecordingInput[] },
+): Promise<JobRow> {
+  const [row] = await db.$transaction([
+    db.job.create({
+      data: {
+        id: job.id,
+        total: job.recordings.length,
+        callbackUrl: job.callbackUrl ?? null,
+        callbackStatus: job.callbackUrl ? 'pending' : null,
+        correlationId: job.correlationId ?? null,
+      },
+    }),
+    db.recording.createMany({
+      data: job.recordings.map((r, position) => ({ ...r, bytes: BigInt(r.bytes), jobId: job.id, position })),
+    }),
+  ]);
+  return row as JobRow;
+}
+
+export async function getJob(db: Db, id: string): Promise<JobRow | null> {
+  return (await db.job.findUnique({ where: { id } })) as JobRow | null;
+}
+
+/** Newest first, keyset-paginated. */
+export async function listJobs(db: Db, options: { status?: JobStatus; limit: number; cursor?: string }): Promise<Page<JobRow>> {
+  const after = options.cursor ? decodeTimeCursor(options.cursor) : undefined;
+  const rows = (await db.job.findMany({
+    where: {
+      ...(options.status ? { status: options.status } : {}),
+      ...(after ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] } : {}),
+    },
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: options.limit + 1,
+  })) as JobRow[];
+  const items = rows.slice(0, options.limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > options.limit && last ? encodeCursor([last.createdAt.toISOString(), last.id]) : null };
+}
+
+/** queued → running, stamping startedAt once. */
+export async function markJobRunning(db: Db, id: string): Promise<void> {
+  await db.job.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt: new Date() } });
+}
+
+/** A job that could not be run at all (e.g. its items could not be queued). */
+export async function markJobFailed(db: Db, id: string): Promise<void> {
+  await db.job.updateMany({
+    where: { id, status: { in: ['queued', 'running'] } },
+    data: { status: 'failed', finishedAt: new Date() },
+  });
+}
+
+export interface RecordedOutcome {
+  /** False when this item already had an outcome (a retried or redelivered queue job). */
+  recorded: boolean;
+  job: Pick<JobRow, 'id' | 'status' | 'total' | 'succeeded' | 'failed' | 'finishedAt' | 'callbackUrl'>;
+  /** True only for the one call whose outcome finished the job. */
+  finishedNow: boolean;
+}
+
+/**
+ * Records one item's outcome and moves the job's counters, atomically: the insert is
+ * skipped when the item already has an outcome, and the counters move only with it,
+ * so an item is counted exactly once however often the queue delivers it.
+ * The job completes when every item has an outcome, or fails when none succeeded.
+ */
+export async function recordJobItemOutcome(
+  db: Db,
+  item: { jobId: string; recordingId: string; position: number; filename: string; correlationId?: string | null },
+  outcome: Outcome,
+): Promise<RecordedOutcome> {
+  const v = predictionValues(outcome);
+  const rows = await db.$queryRaw<
+    {
+      inserted: number;
+      id: string;
+      status: JobStatus;
+      total: number;
+      succeeded: number;
+      failed: number;
+      finished_at: Date | null;
+      callback_url: string | null;
+    }[]
+  >`
+    WITH ins AS (
+      INSERT INTO predictions (id, recording_id, job_id, position, filename, model_name, model_version, emotion, confidence,
+        neutral, calm, happy, sad, angry, fearful, disgust, surprised, timings, error_code, error, correlation_id)
+      VALUES (${randomUUID()}::uuid, ${item.recordingId}::uuid, ${item.jobId}::uuid, ${item.position}, ${item.filename},
+        ${v.modelName}, ${v.modelVersion}, ${v.emotion}::emotion, ${v.confidence}::real,
+        ${v.neutral}::real, ${v.calm}::real, ${v.happy}::real, ${v.sad}::real, ${v.angry}::real, ${v.fearful}::real,
+        ${v.disgust}::real, ${v.surprised}::real, ${v.timings}::jsonb, ${v.errorCode}, ${v.error}, ${item.correlationId ?? null})
+      ON CONFLICT (job_id, recording_id) DO NOTHING
+      RETURNING error IS NULL AS ok
+    ), counts AS (
+      SELECT count(*) FILTER (WHERE ok)::int AS ok, count(*) FILTER (WHERE NOT ok)::int AS bad FROM ins
+    )
+    UPDATE jobs SET
+      succeeded = jobs.succeeded + counts.ok,
+      failed = jobs.failed + counts.bad,
+      started_at = coalesce(jobs.started_at, now()),
+      status = CASE
+        WHEN jobs.succeeded + jobs.failed + counts.ok + counts.bad < jobs.total THEN 'running'::job_status
+        WHEN jobs.succeeded + counts.ok > 0 THEN 'completed'::job_status
+        ELSE 'failed'::job_status END,
+      finished_at = CASE
+        WHEN counts.ok + counts.bad > 0 AND jobs.succeeded + jobs.failed + counts.ok + counts.bad >= jobs.total THEN now()
+        ELSE jobs.finished_at END
+    FROM counts
+    WHERE jobs.id = ${item.jobId}::uuid
+    RETURNING counts.ok + counts.bad AS inserted, jobs.id, jobs.status, jobs.total, jobs.succeeded, jobs.failed,
+      jobs.finished_at, jobs.callback_url`;
+  const row = rows[0];
+  if (!row) throw new Error(`job ${item.jobId} does not exist`);
+  const recorded = row.inserted > 0;
+  return {
+    recorded,
+    finishedNow: recorded && row.succeeded + row.failed >= row.total,
+    job: {
+      id: row.id,
+      status: row.status,
+      total: row.total,
+      succeeded: row.succeeded,
+      failed: row.failed,
+      finishedAt: row.finished_at,
+      callbackUrl: row.callback_url,
+    },
+  };
+}
+
+/** Notes a webhook delivery attempt. */
+export async function recordCallbackAttempt(
+  db: Db,
+  jobId: string,
+  result: { delivered: boolean; error?: string; final: boolean },
+): Promise<void> {
+  await db.job.update({
+    where: { id: jobId },
+    data: {
+      callbackAttempts: { increment: 1 },
+      callbackStatus: result.delivered ? 'delivered' : result.final ? 'failed' : 'pending',
+      callbackError: result.delivered ? null : (result.error ?? null),
+    },
+  });
+}
