@@ -1,0 +1,80 @@
+/**
+ * One platform service running as its own Node.js process (through tsx), with its
+ * JSON log lines passed on. It can be stopped gracefully (SIGTERM), killed
+ * (SIGKILL, as a crash would) and started again with the same settings.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export type ServiceName = 'inference' | 'feature-extractor' | 'batch-worker' | 'gateway';
+
+export interface ServiceProcessOptions {
+  env: Record<string, string>;
+  /** Where each log line goes (default: this process's stdout). */
+  onLine?: (service: ServiceName, line: string) => void;
+}
+
+export class ServiceProcess {
+  private child: ChildProcess | undefined;
+  private exited: Promise<unknown> | undefined;
+
+  constructor(
+    readonly name: ServiceName,
+    private readonly options: ServiceProcessOptions,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  start(): void {
+    if (this.running) return;
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'services', this.name, 'src', 'main.ts')], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...this.options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onLine = this.options.onLine ?? ((_, line) => process.stdout.write(`${line}\n`));
+    for (const stream of [child.stdout, child.stderr]) {
+      let rest = '';
+      stream?.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (rest + chunk).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) if (line) onLine(this.name, line);
+      });
+    }
+    this.child = child;
+    this.exited = once(child, 'exit');
+  }
+
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  async stop(graceMs = 15_000): Promise<void> {
+    if (!this.running || !this.child) return;
+    const child = this.child;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Dies at once, as in a crash: nothing in flight is finished or handed back. */
+  async kill(): Promise<void> {
+    if (!this.running || !this.child) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Resolves with the exit code when the process ends on its own. */
+  async exit(): Promise<number | null> {
+    await this.exited;
+    return this.child?.exitCode ?? null;
+  }
+}
