@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever the platform needs and is missing: system packages (through
 # apt-get when running as root), pnpm, node modules. Quick when nothing is missing.
-# Run by `npm start` and `npm test`; safe to run by hand.
+# Run by `npm start` and `npm test` (with the argument `test`: also what only the
+# tests need, Debian's Chromium); safe to run by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,10 @@ fi
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg) # M4A/AAC/WebM fallback decoder
 [ -d /usr/lib/python3/dist-packages/torch ] || missing+=(python3-torch) # the trainer (Debian's /usr/bin/python3)
+if [ "${1:-}" = test ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium) # the web page's end-to-end tests (playwright-core)
+  command -v prometheus >/dev/null 2>&1 || missing+=(prometheus) # checks the dashboards' queries
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing system packages: ${missing[*]}"
@@ -48,4 +53,10 @@ fi
 if [ ! -f packages/db/src/generated/client.ts ] || [ packages/db/prisma/schema.prisma -nt packages/db/src/generated/client.ts ]; then
   say "generating the Prisma client"
   (cd packages/db && node_modules/.bin/prisma generate >/dev/null)
+fi
+
+# The web page, built into the gateway's public folder when its sources changed.
+if [ ! -f services/gateway/public/index.html ] || [ -n "$(find web/src web/index.html web/vite.config.ts -newer services/gateway/public/index.html 2>/dev/null | head -n1)" ]; then
+  say "building the web page"
+  (cd web && node_modules/.bin/vite build --logLevel warn)
 fi

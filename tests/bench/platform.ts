@@ -1,0 +1,143 @@
+/**
+ * Platform benchmark, everything on this machine:
+ *  1. a batch job of N clips (default 1000) end to end: upload, wait for completion,
+ *     download the CSV; clips per second over the whole span;
+ *  2. C concurrent clients (default 8) posting single clips to /v1/predictions;
+ *     latency p50/p95/p99 and requests per second.
+ *
+ *   pnpm --silent bench:platform [--clips 1000] [--clients 8] [--requests 400]
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startPlatform } from '@ser/launcher';
+import { RAVDESS } from '../e2e/corpus.js';
+
+const { values } = parseArgs({
+  options: {
+    clips: { type: 'string', default: '1000' },
+    clients: { type: 'string', default: '8' },
+    requests: { type: 'string', default: '400' },
+    warmup: { type: 'string', default: '40' },
+    'database-url': { type: 'string', default: process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/ser_bench' },
+    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  },
+});
+const N = Number(values.clips);
+const CLIENTS = Number(values.clients);
+const REQUESTS = Number(values.requests);
+const say = (s: string) => process.stderr.write(`${s}\n`);
+
+async function corpusFiles(count: number): Promise<{ name: string; bytes: Buffer }[]> {
+  const paths: string[] = [];
+  for (const kind of ['Audio_Speech_Actors_01-24', 'Audio_Song_Actors_01-24']) {
+    for (const actor of (await readdir(join(RAVDESS, kind))).sort()) {
+      for (const name of (await readdir(join(RAVDESS, kind, actor))).sort()) paths.push(join(RAVDESS, kind, actor, name));
+    }
+  }
+  const picked = Array.from({ length: count }, (_, i) => paths[i % paths.length]);
+  return Promise.all(picked.map(async (p, i) => ({ name: `${i}-${p.split('/').pop()}`, bytes: await readFile(p) })));
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'ser-bench-'));
+say(`machine: ${availableParallelism()} cores (${cpus()[0]?.model}); starting the platform`);
+const platform = await startPlatform({
+  databaseUrl: values['database-url'],
+  redisUrl: values['redis-url'],
+  dataDir,
+  ports: 'free',
+  queuePrefix: `bench-${randomUUID()}`,
+  onLine: (service, line) => {
+    if (/"level":(50|60)/.test(line)) say(`${service}: ${line}`);
+  },
+});
+const url = platform.gatewayUrl;
+
+try {
+  const files = await corpusFiles(N);
+  const megabytes = files.reduce((s, f) => s + f.bytes.length, 0) / 1e6;
+  say(`batch: ${N} clips (${megabytes.toFixed(1)} MB of 22050 Hz FLAC)`);
+
+  // Warm-up: the first requests pay for JIT and connection set-up.
+  const one = files[0];
+  const post = async (f: { name: string; bytes: Buffer }) => {
+    const body = new FormData();
+    body.append('file', new Blob([new Uint8Array(f.bytes)]), f.name);
+    const t0 = performance.now();
+    const res = await fetch(`${url}/v1/predictions`, { method: 'POST', body });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`POST /v1/predictions: ${res.status}`);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < Number(values.warmup); i++) await post(files[i % files.length] ?? one);
+
+  // 1. Batch job, upload to CSV.
+  const t0 = performance.now();
+  const body = new FormData();
+  for (const f of files) body.append('file', new Blob([new Uint8Array(f.bytes)]), f.name);
+  const res = await fetch(`${url}/v1/jobs`, { method: 'POST', body });
+  if (res.status !== 202) throw new Error(`POST /v1/jobs: ${res.status} ${await res.text()}`);
+  const { id } = (await res.json()) as { id: string };
+  const uploadedMs = performance.now() - t0;
+  let job: { status: string; succeeded: number; failed: number };
+  for (;;) {
+    job = (await (await fetch(`${url}/v1/jobs/${id}`)).json()) as typeof job;
+    if (job.status === 'completed' || job.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const doneMs = performance.now() - t0;
+  const csv = await (await fetch(`${url}/v1/jobs/${id}/results.csv`)).text();
+  const totalMs = performance.now() - t0;
+  const rows = csv.trimEnd().split('\n').length - 1;
+  say(
+    `batch: uploaded in ${(uploadedMs / 1000).toFixed(2)} s, done at ${(doneMs / 1000).toFixed(2)} s, CSV (${rows} rows) at ${(totalMs / 1000).toFixed(2)} s`,
+  );
+
+  // 2. Single clips, C concurrent clients.
+  const latencies: number[] = [];
+  let next = 0;
+  const s0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < REQUESTS) {
+        const i = next++;
+        latencies.push(await post(files[(i * 7) % files.length]));
+      }
+    }),
+  );
+  const singleMs = performance.now() - s0;
+  latencies.sort((a, b) => a - b);
+
+  const result = {
+    machine: { cores: availableParallelism(), cpu: cpus()[0]?.model },
+    batch: {
+      clips: N,
+      succeeded: job.succeeded,
+      failed: job.failed,
+      csvRows: rows,
+      uploadSeconds: +(uploadedMs / 1000).toFixed(3),
+      completedSeconds: +(doneMs / 1000).toFixed(3),
+      endToEndSeconds: +(totalMs / 1000).toFixed(3),
+      clipsPerSecond: +(N / (totalMs / 1000)).toFixed(1),
+    },
+    single: {
+      clients: CLIENTS,
+      requests: REQUESTS,
+      requestsPerSecond: +(REQUESTS / (singleMs / 1000)).toFixed(1),
+      p50Ms: +percentile(latencies, 50).toFixed(1),
+      p95Ms: +percentile(latencies, 95).toFixed(1),
+      p99Ms: +percentile(latencies, 99).toFixed(1),
+      maxMs: +latencies[latencies.length - 1].toFixed(1),
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  await platform.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
