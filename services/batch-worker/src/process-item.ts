@@ -1,0 +1,138 @@
+/**
+ * One batch item: classify the uploaded file through the feature extractor and
+ * record its outcome. The outcome is recorded exactly once (the database refuses a
+ * second), so a redelivered or duplicated queue job does no harm; whoever's outcome
+ * finishes the batch job queues its webhook.
+ */
+
+import { type Db, getJob, markJobRunning, type Outcome, type RecordedOutcome, recordJobItemOutcome, updateRecordingAudio } from '@ser/db';
+import { type ClassifyResponse, callUnary, type FeatureExtractorServiceClient, GrpcError, status, statusName } from '@ser/grpc';
+import type { Logger } from '@ser/observability';
+import { type ClassifyItemPayload, JOBS, type WebhookPayload, webhookJobId } from '@ser/queue';
+import { EMOTIONS, type Emotion, isEmotion } from '@ser/shared';
+import { type Job, type Queue, UnrecoverableError } from 'bullmq';
+import type { BatchMetrics } from './metrics.js';
+
+export interface ItemDeps {
+  db: Db;
+  extractor: FeatureExtractorServiceClient;
+  webhooks: Queue<WebhookPayload>;
+  classifyDeadlineMs: number;
+  metrics: BatchMetrics;
+  logger: Logger;
+}
+
+/** Errors no retry can cure: the file is not audio we can read, or it is gone. */
+const PERMANENT = new Set<status>([status.INVALID_ARGUMENT, status.NOT_FOUND]);
+
+export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps): Promise<void> {
+  const item = job.data;
+  const { db, logger, metrics } = deps;
+  const started = performance.now();
+  try {
+    // A job deleted meanwhile (its recordings with it) has nothing left to record.
+    const batchJob = await getJob(db, item.jobId);
+    if (!batchJob) throw new UnrecoverableError(`job ${item.jobId} no longer exists`);
+    // A redelivery of an item that already has its outcome (a stalled worker's item) only checks the webhook.
+    const existing = await db.prediction.findFirst({ where: { jobId: item.jobId, recordingId: item.recordingId }, select: { id: true } });
+    if (existing) {
+      logger.info({ jobId: item.jobId, recordingId: item.recordingId }, 'item already has an outcome');
+      await ensureWebhook(item, deps);
+      return;
+    }
+    if (batchJob.status === 'queued') await markJobRunning(db, item.jobId);
+    let outcome: Outcome;
+    try {
+      const res = await callUnary(
+        deps.extractor,
+        'classify',
+        { audio: { source: { $case: 'objectKey', value: item.objectKey }, filename: item.filename } },
+        { deadlineMs: deps.classifyDeadlineMs, correlationId: item.correlationId },
+      );
+      outcome = toOutcome(res);
+      if (res.audio) await updateRecordingAudio(db, item.recordingId, res.audio);
+    } catch (err) {
+      if (!(err instanceof GrpcError && PERMANENT.has(err.code))) throw err;
+      outcome = { ok: false, errorCode: err.reason ?? statusName(err.code), error: err.message };
+    }
+    await record(item, outcome, deps);
+    if (!outcome.ok) throw new UnrecoverableError(`${outcome.errorCode}: ${outcome.error}`);
+  } catch (err) {
+    if (err instanceof UnrecoverableError) throw err;
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const message = (err as Error).message;
+    logger.warn(
+      { jobId: item.jobId, recordingId: item.recordingId, attempt: job.attemptsMade + 1, lastAttempt, err: message },
+      'item failed',
+    );
+    if (!lastAttempt) {
+      metrics.items.inc({ outcome: 'retried' });
+      throw err;
+    }
+    // Out of retries: the item still gets an outcome, so its batch job can finish.
+    await record(item, { ok: false, errorCode: 'RETRIES_EXHAUSTED', error: message }, deps);
+    throw new UnrecoverableError(`RETRIES_EXHAUSTED: ${message}`);
+  } finally {
+    metrics.itemSeconds.observe((performance.now() - started) / 1000);
+  }
+}
+
+/** Probabilities by label name; a response that does not name the eight emotions is a server fault. */
+export function toOutcome(res: ClassifyResponse): Outcome {
+  if (!isEmotion(res.emotion) || !res.model) throw new Error(`extractor answered an unexpected emotion ${JSON.stringify(res.emotion)}`);
+  const probabilities = Object.fromEntries(EMOTIONS.map((e) => [e, 0])) as Record<Emotion, number>;
+  res.labels.forEach((label, i) => {
+    if (!isEmotion(label)) throw new Error(`extractor answered an unexpected label ${JSON.stringify(label)}`);
+    probabilities[label] = res.probabilities[i];
+  });
+  const t = res.timings;
+  return {
+    ok: true,
+    model: { name: res.model.name, version: res.model.version },
+    emotion: res.emotion,
+    confidence: res.confidence,
+    probabilities,
+    timings: t && { fetchMs: t.fetchMs, decodeMs: t.decodeMs, featuresMs: t.featuresMs, inferenceMs: t.inferenceMs, totalMs: t.totalMs },
+  };
+}
+
+async function record(item: ClassifyItemPayload, outcome: Outcome, deps: ItemDeps): Promise<RecordedOutcome> {
+  const result = await recordJobItemOutcome(deps.db, item, outcome);
+  if (!result.recorded) return result; // another delivery got there first
+  deps.metrics.items.inc({ outcome: outcome.ok ? 'succeeded' : 'failed' });
+  deps.logger.info(
+    outcome.ok
+      ? { jobId: item.jobId, recordingId: item.recordingId, emotion: outcome.emotion, confidence: outcome.confidence }
+      : { jobId: item.jobId, recordingId: item.recordingId, errorCode: outcome.errorCode, error: outcome.error },
+    'item recorded',
+  );
+  if (result.finishedNow) {
+    const row = await getJob(deps.db, item.jobId);
+    if (row?.finishedAt) deps.metrics.jobSeconds.observe((row.finishedAt.getTime() - row.createdAt.getTime()) / 1000);
+    deps.logger.info(
+      { jobId: item.jobId, status: result.job.status, succeeded: result.job.succeeded, failed: result.job.failed },
+      'job finished',
+    );
+    if (result.job.callbackUrl) await enqueueWebhook(item, result.job.callbackUrl, deps);
+  }
+  return result;
+}
+
+/**
+ * Queues the webhook of a finished job that has not been sent yet. Covers the case of
+ * a delivery that recorded the finishing outcome but failed before queueing it.
+ */
+async function ensureWebhook(item: ClassifyItemPayload, deps: ItemDeps): Promise<void> {
+  const row = await getJob(deps.db, item.jobId);
+  if (row?.finishedAt && row.callbackUrl && row.callbackStatus === 'pending' && row.callbackAttempts === 0)
+    await enqueueWebhook(item, row.callbackUrl, deps);
+}
+
+/** The predictable id makes a second add a no-op: one webhook per job. */
+async function enqueueWebhook(item: ClassifyItemPayload, callbackUrl: string, deps: ItemDeps): Promise<void> {
+  await deps.webhooks.add(
+    JOBS.deliver,
+    { jobId: item.jobId, callbackUrl, correlationId: item.correlationId },
+    { jobId: webhookJobId(item.jobId) },
+  );
+}

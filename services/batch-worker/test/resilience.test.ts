@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { getJob, listJobResults } from '@ser/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIPS_22K, CLIPS_48K, clipPaths, type Harness, readClips, startHarness, type Upload, waitFor } from './harness.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+/** Short backoff, so retries over a service restart take seconds in the test. */
+const FAST_RETRY = { backoff: { type: 'exponential', delay: 200 } };
+/**
+ * A killed worker's items are taken back after about this long. Every worker of the
+ * queue uses the same value, as in production: BullMQ runs one stalled-job check per
+ * interval for the whole queue, paced by whichever worker ran it last.
+ */
+const LOCK_MS = 2000;
+
+let h: Harness;
+let clips: Upload[];
+
+beforeAll(async () => {
+  h = await startHarness('resilience');
+  clips = await readClips([...(await clipPaths(CLIPS_22K, 6)), ...(await clipPaths(CLIPS_48K, 4))]);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const outcomes = async (jobId: string) => {
+  const job = await getJob(h.db, jobId);
+  return (job?.succeeded ?? 0) + (job?.failed ?? 0);
+};
+
+/** One outcome per recording, all of them successful. */
+async function expectDoneOnce(jobId: string, total: number) {
+  const job = await h.waitForJob(jobId);
+  expect(job).toMatchObject({ status: 'completed', total, succeeded: total, failed: 0 });
+  const results = (await listJobResults(h.db, jobId, { limit: 1000 })).items;
+  expect(results).toHaveLength(total);
+  expect(new Set(results.map((r) => r.recordingId)).size).toBe(total);
+  expect(results.every((r) => r.emotion !== null)).toBe(true);
+}
+
+describe('batch worker resilience', () => {
+  it('retries items while the extractor is down, and gives up on an item after its last attempt', async () => {
+    const { worker, registry } = h.startWorker({ concurrency: 2, lockDurationMs: LOCK_MS });
+    try {
+      const { jobId, payloads } = await h.createBatch(clips);
+      await h.enqueue(payloads, FAST_RETRY);
+      await waitFor('a first outcome', async () => (await outcomes(jobId)) > 0);
+      await h.stopExtractor();
+
+      // An item with two attempts, both while the extractor is down: it still gets an outcome.
+      const lone = await h.createBatch(clips.slice(0, 1));
+      await h.enqueue(lone.payloads, { attempts: 2, backoff: { type: 'fixed', delay: 100 } });
+      const exhausted = await h.waitForJob(lone.jobId);
+      expect(exhausted).toMatchObject({ status: 'failed', failed: 1 });
+      const [result] = (await listJobResults(h.db, lone.jobId, { limit: 1 })).items;
+      expect(result.errorCode).toBe('RETRIES_EXHAUSTED');
+      expect(result.error).toBeTruthy();
+
+      await waitFor('retries', async () => /ser_batch_items_total\{outcome="retried",[^}]*\} [1-9]/.test(await registry.metrics()));
+      expect(await outcomes(jobId)).toBeLessThan(clips.length);
+      await h.startExtractor();
+      await expectDoneOnce(jobId, clips.length);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('finishes the items in flight when closed; a new worker does the rest, each item once', async () => {
+    const first = h.startWorker({ concurrency: 4, lockDurationMs: LOCK_MS });
+    const { jobId, payloads } = await h.createBatch(clips);
+    await h.enqueue(payloads);
+    await waitFor('a first outcome', async () => (await outcomes(jobId)) > 0);
+    await first.worker.close();
+    expect(await h.items.getActiveCount()).toBe(0);
+    const done = await outcomes(jobId);
+    expect(done).toBeLessThan(clips.length);
+
+    const second = h.startWorker({ concurrency: 4, lockDurationMs: LOCK_MS });
+    try {
+      await expectDoneOnce(jobId, clips.length);
+    } finally {
+      await second.worker.close();
+    }
+  });
+
+  it('gets the items of a killed worker process done by another, each once', async () => {
+    const { jobId, payloads } = await h.createBatch(clips);
+    await h.enqueue(payloads);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'services/batch-worker/src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: process.env.TEST_DATABASE_URL,
+        REDIS_URL: h.redisUrl,
+        QUEUE_PREFIX: h.prefix,
+        EXTRACTOR_ADDRESS: h.extractorAddress,
+        WORKER_CONCURRENCY: '3',
+        WORKER_LOCK_DURATION_MS: String(LOCK_MS),
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await waitFor('the process to record an outcome', async () => (await outcomes(jobId)) > 0, 30_000);
+      await waitFor('items in flight', async () => (await h.items.getActiveCount()) > 0);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    expect(await outcomes(jobId)).toBeLessThan(clips.length);
+
+    const { worker } = h.startWorker({ concurrency: 4, lockDurationMs: LOCK_MS });
+    try {
+      await expectDoneOnce(jobId, clips.length);
+    } finally {
+      await worker.close();
+    }
+  });
+});
