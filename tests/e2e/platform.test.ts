@@ -27,7 +27,7 @@ beforeAll(async () => {
     dataDir,
     ports: 'free',
     queuePrefix: `e2e-${randomUUID()}`,
-    serviceEnv: { 'batch-worker': { WORKER_LOCK_MS: '5000' } },
+    serviceEnv: { 'batch-worker': { WORKER_LOCK_DURATION_MS: '5000' } },
     onLine: (service, line) => {
       logs.push(`${service}: ${line}`);
       if (logs.length > 2000) logs.splice(0, 1000);
