@@ -7,7 +7,10 @@
  *
  *   pnpm --silent bench:platform [--clips 1000] [--clients 8] [--requests 400]
  */
+
+import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +44,31 @@ async function corpusFiles(count: number): Promise<{ name: string; bytes: Buffer
   return Promise.all(picked.map(async (p, i) => ({ name: `${i}-${p.split('/').pop()}`, bytes: await readFile(p) })));
 }
 
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function cpuSnapshot(): Record<string, number> {
+  const out: Record<string, number> = { 'bench (clients + local S3)': cpuSeconds(process.pid) };
+  for (const s of Object.values(platform.services)) out[s.name] = cpuSeconds(s.pid);
+  const pg = execSync('ps -C postgres -o times= 2>/dev/null || true').toString();
+  out.postgres = pg.split('\n').reduce((a, l) => a + (Number(l.trim()) || 0), 0);
+  const redis = execSync('ps -C redis-server -o times= 2>/dev/null || true').toString();
+  out.redis = redis.split('\n').reduce((a, l) => a + (Number(l.trim()) || 0), 0);
+  return out;
+}
+
+function cpuPerClip(before: Record<string, number>, after: Record<string, number>, clips: number): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, +(((after[k] - before[k]) * 1000) / clips).toFixed(2)]));
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
@@ -53,6 +81,8 @@ const platform = await startPlatform({
   dataDir,
   ports: 'free',
   queuePrefix: `bench-${randomUUID()}`,
+  // One job of N files: above the default limit of 500 files per job.
+  serviceEnv: { gateway: { MAX_FILES: String(Math.max(500, N)) } },
   onLine: (service, line) => {
     if (/"level":(50|60)/.test(line)) say(`${service}: ${line}`);
   },
@@ -78,6 +108,7 @@ try {
   for (let i = 0; i < Number(values.warmup); i++) await post(files[i % files.length] ?? one);
 
   // 1. Batch job, upload to CSV.
+  const cpu0 = cpuSnapshot();
   const t0 = performance.now();
   const body = new FormData();
   for (const f of files) body.append('file', new Blob([new Uint8Array(f.bytes)]), f.name);
@@ -99,6 +130,7 @@ try {
     `batch: uploaded in ${(uploadedMs / 1000).toFixed(2)} s, done at ${(doneMs / 1000).toFixed(2)} s, CSV (${rows} rows) at ${(totalMs / 1000).toFixed(2)} s`,
   );
 
+  const cpu1 = cpuSnapshot();
   // 2. Single clips, C concurrent clients.
   const latencies: number[] = [];
   let next = 0;
@@ -113,6 +145,7 @@ try {
   );
   const singleMs = performance.now() - s0;
   latencies.sort((a, b) => a - b);
+  const cpu2 = cpuSnapshot();
 
   const result = {
     machine: { cores: availableParallelism(), cpu: cpus()[0]?.model },
@@ -125,6 +158,7 @@ try {
       completedSeconds: +(doneMs / 1000).toFixed(3),
       endToEndSeconds: +(totalMs / 1000).toFixed(3),
       clipsPerSecond: +(N / (totalMs / 1000)).toFixed(1),
+      cpuMsPerClip: cpuPerClip(cpu0, cpu1, N),
     },
     single: {
       clients: CLIENTS,
@@ -134,6 +168,7 @@ try {
       p95Ms: +percentile(latencies, 95).toFixed(1),
       p99Ms: +percentile(latencies, 99).toFixed(1),
       maxMs: +latencies[latencies.length - 1].toFixed(1),
+      cpuMsPerRequest: cpuPerClip(cpu1, cpu2, REQUESTS),
     },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
