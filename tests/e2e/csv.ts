@@ -1,4 +1,4 @@
-/** A strict RFC 4180 reader for checking the API's CSV. */
+/** A strict RFC 4180 reader (quoted cells, doubled quotes, LF or CRLF) for checking the API's CSV in tests. */
 export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
