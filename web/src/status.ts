@@ -162,7 +162,7 @@ export function modelCard(): ModelCard {
       headline
         ? h('p', {
             class: 'muted small',
-            text: 'UA: unweighted accuracy, the mean recall over the eight emotions (chance is 12.5 %). Human listeners agree on about 67 % of RAVDESS clips.',
+            text: 'UA: unweighted accuracy, the mean recall over the eight emotions (chance is 12.5 %).',
           })
         : null,
       facts.length ? h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])) : null,
