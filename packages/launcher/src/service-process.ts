@@ -37,7 +37,10 @@ export class ServiceProcess {
 
   start(): void {
     if (this.running) return;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'services', this.name, 'src', 'main.ts')], {
+    // SER_NODE_ARGS: extra Node.js flags for every service (say `--cpu-prof`, which NODE_OPTIONS refuses).
+    const nodeArgs = (process.env.SER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const main = join(REPO_ROOT, 'services', this.name, 'src', 'main.ts');
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', main], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,8 @@
 import decodeCompressed from 'audio-decode';
 import { AudioError } from '../errors.js';
 import { ffmpegToWav } from './ffmpeg.js';
-import { readFlacInfo, sniffFormat } from './sniff.js';
+import { decodeFlac, type FlacStream, FlacUnsupportedError } from './flac.js';
+import { afterId3, readFlacInfo, sniffFormat } from './sniff.js';
 import type { AudioFormat, PcmWindow, WindowRequest } from './types.js';
 import { decodeWav, decodeWavChannels, parseWavHeader } from './wav.js';
 import { mixToMono, windowFrames } from './window.js';
@@ -25,11 +26,27 @@ export const SUPPORTED_FORMATS = 'WAV, FLAC, MP3, Ogg Vorbis, Opus, M4A/AAC, Web
 const FFMPEG_FALLBACK = new Set<AudioFormat>(['m4a', 'aac', 'webm']);
 
 export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}): Promise<DecodedAudio> {
-  if (sniff(bytes) === 'wav') {
+  const format = sniff(bytes);
+  if (format === 'wav') {
     // Read only the window: no need to convert the rest of the file.
     const header = parseWavHeader(bytes);
     checkLength(header.frames, header.sampleRate, options.maxSeconds);
     return { ...decodeWav(bytes, options, header), format: 'wav' };
+  }
+  const flac = format === 'flac' ? flacIntegers(bytes, options.maxSeconds) : null;
+  if (flac) {
+    // Integers to floats for the window alone.
+    const { start, count } = windowFrames(flac.frames, flac.sampleRate, options);
+    const channels = flac.channelData.map((c) => integersToFloats(c.subarray(start, start + count), flac.bitsPerSample));
+    return {
+      sampleRate: flac.sampleRate,
+      channels: channels.length,
+      totalFrames: flac.frames,
+      startFrame: start,
+      samples: mixToMono(channels),
+      codec: 'flac',
+      format: 'flac',
+    };
   }
   const all = await decodeChannels(bytes, options);
   const frames = all.channelData[0].length;
@@ -68,6 +85,11 @@ export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOpti
   let flacBits = 0;
   let flacFrames = 0;
   if (format === 'flac') {
+    const flac = flacIntegers(bytes, options.maxSeconds);
+    if (flac) {
+      const channelData = flac.channelData.map((c) => integersToFloats(c, flac.bitsPerSample));
+      return { format, codec: format, sampleRate: flac.sampleRate, channelData };
+    }
     const info = readFlacInfo(bytes);
     if (!info) throw new AudioError('INVALID_HEADER', 'FLAC file has no valid STREAMINFO block');
     if (info.sampleRate === 0) throw new AudioError('INVALID_HEADER', 'FLAC header has a sample rate of 0 Hz');
@@ -98,6 +120,43 @@ export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOpti
   }
   if (flacBits > 0 && flacBits <= 24) for (const c of channelData) toIntegerGrid(c, flacBits);
   return { format, codec: format, sampleRate, channelData };
+}
+
+/**
+ * FLAC through the TypeScript decoder, with the same checks as the codec path below;
+ * null for the rare stream it does not handle (over 24 bits), which goes to the codec.
+ */
+function flacIntegers(bytes: Uint8Array, maxSeconds: number | undefined): FlacStream | null {
+  const info = readFlacInfo(bytes);
+  if (!info) throw new AudioError('INVALID_HEADER', 'FLAC file has no valid STREAMINFO block');
+  if (info.sampleRate === 0) throw new AudioError('INVALID_HEADER', 'FLAC header has a sample rate of 0 Hz');
+  if (info.totalFrames > 0) checkLength(info.totalFrames, info.sampleRate, maxSeconds);
+  let flac: FlacStream;
+  try {
+    // A stream of unknown length is decoded one frame past the limit, so checkLength sees it.
+    const maxFrames = maxSeconds === undefined ? undefined : Math.ceil(maxSeconds * info.sampleRate) + 1;
+    flac = decodeFlac(bytes, afterId3(bytes), maxFrames);
+  } catch (err) {
+    if (err instanceof FlacUnsupportedError) return null;
+    throw err;
+  }
+  if (flac.frames === 0) throw new AudioError('DECODE_FAILED', 'no audio could be decoded from this flac file (damaged or cut short?)');
+  checkLength(flac.frames, flac.sampleRate, maxSeconds);
+  if (flac.announcedFrames > 0 && flac.frames < flac.announcedFrames * 0.99) {
+    throw new AudioError(
+      'TRUNCATED',
+      `FLAC stream ends after ${(flac.frames / flac.sampleRate).toFixed(3)} s of the ${(flac.announcedFrames / flac.sampleRate).toFixed(3)} s its header announces`,
+    );
+  }
+  return flac;
+}
+
+/** Integer samples as libsndfile (and so librosa) scales them: by 1/2^(bits-1). */
+function integersToFloats(samples: Int32Array, bits: number): Float32Array {
+  const out = new Float32Array(samples.length);
+  const scale = 1 / 2 ** (bits - 1); // a power of two: the product is exact
+  for (let i = 0; i < samples.length; i++) out[i] = samples[i] * scale;
+  return out;
 }
 
 function fromWav(wav: Uint8Array, format: AudioFormat, codec: string, maxSeconds: number | undefined): DecodedChannels {

@@ -5,7 +5,7 @@ const ascii = (bytes: Uint8Array, at: number, length: number) =>
   String.fromCharCode(...bytes.subarray(at, Math.min(bytes.length, at + length)));
 
 /** Skips an ID3v2 tag (some encoders put one before FLAC or MP3 data). */
-function afterId3(bytes: Uint8Array): number {
+export function afterId3(bytes: Uint8Array): number {
   if (bytes.length < 10 || ascii(bytes, 0, 3) !== 'ID3') return 0;
   const size = ((bytes[6] & 0x7f) << 21) | ((bytes[7] & 0x7f) << 14) | ((bytes[8] & 0x7f) << 7) | (bytes[9] & 0x7f);
   return 10 + size + (bytes[5] & 0x10 ? 10 : 0);

@@ -1,0 +1,88 @@
+/**
+ * The TypeScript FLAC decoder against the audio-decode WebAssembly codec (libFLAC
+ * compiled to WebAssembly): the same integer samples on real RAVDESS files and on
+ * encodings ffmpeg makes (stereo decorrelation, 24 bits, wasted bits, 8 kHz); clear
+ * errors on damaged and cut files.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import decodeCompressed from 'audio-decode';
+import { describe, expect, it } from 'vitest';
+import { readFlacInfo } from '../src/decode/sniff.js';
+import { AudioError, decodeAudio, decodeChannels } from '../src/index.js';
+
+const RAVDESS = resolve(import.meta.dirname, '../../../../shared/ravdess');
+
+/** The reference: libFLAC's floats, put back on libsndfile's integer grid (as decode.ts did before). */
+async function reference(bytes: Uint8Array): Promise<Float32Array[]> {
+  const bits = readFlacInfo(bytes)?.bitsPerSample ?? 16;
+  const full = 2 ** (bits - 1);
+  const { channelData } = await decodeCompressed(bytes);
+  return channelData.map((c) => Float32Array.from(c, (v) => Math.round(v * (full - 1)) / full));
+}
+
+async function expectSameAsReference(bytes: Uint8Array): Promise<void> {
+  const ours = await decodeChannels(bytes);
+  const ref = await reference(bytes);
+  expect(ours.channelData.length).toBe(ref.length);
+  for (let c = 0; c < ref.length; c++) {
+    expect(ours.channelData[c].length).toBe(ref[c].length);
+    let firstDiff = -1;
+    for (let i = 0; i < ref[c].length && firstDiff < 0; i++) if (ours.channelData[c][i] !== ref[c][i]) firstDiff = i;
+    expect(firstDiff, `channel ${c}: first differing sample`).toBe(-1);
+  }
+}
+
+function ffmpegFlac(args: string[]): Uint8Array {
+  return new Uint8Array(execFileSync('ffmpeg', ['-v', 'error', ...args, '-c:a', 'flac', '-f', 'flac', '-'], { maxBuffer: 1 << 26 }));
+}
+
+describe('TypeScript FLAC decoder', () => {
+  it('decodes RAVDESS speech and song exactly as libFLAC does (every 50th file)', async () => {
+    const files: string[] = [];
+    for (const kind of ['Audio_Speech_Actors_01-24', 'Audio_Song_Actors_01-24'])
+      for (const actor of readdirSync(join(RAVDESS, kind)).sort())
+        for (const name of readdirSync(join(RAVDESS, kind, actor)).sort()) files.push(join(RAVDESS, kind, actor, name));
+    const picked = files.filter((_, i) => i % 50 === 0);
+    expect(picked.length).toBeGreaterThan(45);
+    for (const file of picked) await expectSameAsReference(new Uint8Array(readFileSync(file)));
+  });
+
+  for (const [name, args] of [
+    ['stereo 16-bit 44.1 kHz (mid/side)', ['-f', 'lavfi', '-i', 'sine=f=440:d=1.3,aeval=val(0)|val(0)*0.5:c=stereo', '-ar', '44100']],
+    [
+      'stereo 24-bit 48 kHz',
+      ['-f', 'lavfi', '-i', 'anoisesrc=d=1:c=pink:a=0.3', '-ac', '2', '-ar', '48000', '-sample_fmt', 's32', '-bits_per_raw_sample', '24'],
+    ],
+    ['mono 8 kHz, highest compression', ['-f', 'lavfi', '-i', 'sine=f=300:d=2', '-ar', '8000', '-compression_level', '12']],
+    ['silence (constant subframes)', ['-f', 'lavfi', '-i', 'anullsrc=r=22050:cl=mono', '-t', '1']],
+    ['6 channels', ['-f', 'lavfi', '-i', 'anoisesrc=d=0.5:a=0.2', '-ac', '6', '-ar', '16000']],
+  ] as const) {
+    it(`decodes ffmpeg's ${name} exactly as libFLAC does`, async () => {
+      await expectSameAsReference(ffmpegFlac([...args]));
+    });
+  }
+
+  it('a windowed read equals the same slice of the whole decode', async () => {
+    const bytes = new Uint8Array(readFileSync(join(RAVDESS, 'Audio_Speech_Actors_01-24/Actor_03/03-01-05-02-01-01-03.flac')));
+    const whole = await decodeChannels(bytes);
+    const window = await decodeAudio(bytes, { offsetSeconds: 0.6, durationSeconds: 2.5 });
+    const start = Math.trunc(0.6 * 22050);
+    expect(window.startFrame).toBe(start);
+    expect(window.totalFrames).toBe(whole.channelData[0].length);
+    expect(Array.from(window.samples)).toEqual(Array.from(whole.channelData[0].subarray(start, start + Math.trunc(2.5 * 22050))));
+  });
+
+  it('refuses a file cut in half as TRUNCATED, and a flipped byte as damaged', async () => {
+    const bytes = new Uint8Array(readFileSync(join(RAVDESS, 'Audio_Speech_Actors_01-24/Actor_01/03-01-01-01-01-01-01.flac')));
+    const cut = bytes.subarray(0, bytes.length >> 1);
+    await expect(decodeAudio(cut)).rejects.toMatchObject({ name: 'AudioError', code: 'TRUNCATED' });
+    const flipped = bytes.slice();
+    flipped[flipped.length >> 1] ^= 0x10;
+    const err = await decodeAudio(flipped).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AudioError);
+    expect((err as AudioError).code).toBe('DECODE_FAILED');
+    expect((err as AudioError).message).toMatch(/damaged/);
+  });
+});
