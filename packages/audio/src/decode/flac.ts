@@ -39,7 +39,6 @@ for (let i = 0; i < 256; i++) {
 }
 
 const BLOCK_SIZES = [0, 192, 576, 1152, 2304, 4608, -8, -16, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768];
-const SAMPLE_RATES = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000];
 const SAMPLE_SIZES = [0, 8, 12, -1, 16, 20, 24, 32];
 
 /** Raised inside the decoder when the bytes run out mid-frame: the file is cut short. */
@@ -264,7 +263,7 @@ function residual(r: BitReader, out: Int32Array, n: number, order: number): void
   const method = r.bits(2);
   if (method > 1) throw damaged('reserved residual coding method');
   const paramBits = method === 0 ? 4 : 5;
-  const escape = method === 0 ? 15 : 31;
+  const escapeCode = method === 0 ? 15 : 31;
   const partitionOrder = r.bits(4);
   const partitions = 1 << partitionOrder;
   const perPartition = n >>> partitionOrder;
@@ -273,7 +272,7 @@ function residual(r: BitReader, out: Int32Array, n: number, order: number): void
   for (let p = 0; p < partitions; p++) {
     const end = (p + 1) * perPartition;
     const param = r.bits(paramBits);
-    if (param === escape) {
+    if (param === escapeCode) {
       const raw = r.bits(5);
       for (; i < end; i++) out[i] = r.signed(raw);
     } else {
