@@ -3,7 +3,7 @@
  * Uploads of unknown length go up in 5 MiB parts, so a large file is never held
  * whole in memory.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { Client } from 'minio';
 import type { StorageConfig } from './settings.js';
 
@@ -60,9 +60,30 @@ export class ObjectStore {
   }
 
   async put(key: string, body: Readable | Buffer, options: { size?: number; contentType?: string } = {}): Promise<void> {
-    await this.call(`put ${key}`, () =>
-      this.client.putObject(this.bucket, key, body, options.size, { 'Content-Type': options.contentType ?? 'application/octet-stream' }),
-    );
+    const meta = { 'Content-Type': options.contentType ?? 'application/octet-stream' };
+    await this.call(`put ${key}`, async () => {
+      if (Buffer.isBuffer(body) || options.size !== undefined) return this.client.putObject(this.bucket, key, body, options.size, meta);
+      // A stream of unknown length: the client would always upload it in parts (three
+      // requests). One that ends within the first part goes up in one request instead;
+      // the client holds a whole part in memory either way.
+      const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+      const head: Buffer[] = [];
+      let bytes = 0;
+      while (bytes < PART_SIZE) {
+        const next = await iterator.next();
+        if (next.done) {
+          const whole = Buffer.concat(head);
+          return this.client.putObject(this.bucket, key, whole, whole.length, meta);
+        }
+        head.push(next.value);
+        bytes += next.value.length;
+      }
+      async function* rest(): AsyncGenerator<Buffer> {
+        yield* head;
+        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+      }
+      return this.client.putObject(this.bucket, key, Readable.from(rest()), undefined, meta);
+    });
   }
 
   async get(key: string): Promise<Buffer> {

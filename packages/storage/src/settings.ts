@@ -4,8 +4,8 @@ import { env } from '@ser/config';
 export const storageSettings = {
   /** e.g. http://minio:9000. Absent: `npm start` runs a local S3-compatible server. */
   s3Endpoint: env.optional('S3_ENDPOINT'),
-  s3AccessKey: env.string('S3_ACCESS_KEY', 'S3RVER'),
-  s3SecretKey: env.string('S3_SECRET_KEY', 'S3RVER'),
+  s3AccessKey: env.string('S3_ACCESS_KEY', 'LOCALS3'),
+  s3SecretKey: env.string('S3_SECRET_KEY', 'LOCALS3SECRET'),
   s3Bucket: env.string('S3_BUCKET', 'ser-audio'),
   s3Region: env.string('S3_REGION', 'us-east-1'),
 };

@@ -12,7 +12,7 @@ import { createDb, type Db } from '@ser/db';
 import { createClient, FeatureExtractorServiceClient, InferenceServiceClient } from '@ser/grpc';
 import { createLogger, createRegistry } from '@ser/observability';
 import { itemsQueue, producerConnection } from '@ser/queue';
-import { type LocalS3, ObjectStore, startLocalS3 } from '@ser/storage';
+import { type LocalS3, listLocalS3Keys, ObjectStore, startLocalS3 } from '@ser/storage';
 import type { FastifyInstance } from 'fastify';
 import { loadExtractorConfig, startExtractorServer } from '../../feature-extractor/src/index.js';
 import { loadInferenceConfig, startInferenceServer } from '../../inference/src/index.js';
@@ -50,7 +50,7 @@ export interface Backends {
   queuePrefix: string;
   inference?: InferenceHandle;
   extractor?: ExtractorHandle;
-  /** Objects in the bucket now (s3rver keeps one file per object). */
+  /** Objects in the bucket now. */
   objectCount(): Promise<number>;
   /** Environment for loadGatewayConfig that points at these backends. */
   env: Record<string, string>;
@@ -120,8 +120,7 @@ export async function startBackends(name: string, options: { classifiers: boolea
     extractor,
     env,
     async objectCount() {
-      const files = await readdir(join(dir, 's3', bucket), { recursive: true }).catch(() => []);
-      return files.filter((f) => f.endsWith('._S3rver_object')).length;
+      return (await listLocalS3Keys(join(dir, 's3'), bucket)).length;
     },
     async close() {
       await queue.obliterate({ force: true }).catch(() => {});
