@@ -3,6 +3,7 @@ export { CursorError } from './cursor.js';
 export {
   createJob,
   getJob,
+  itemState,
   listJobs,
   markJobFailed,
   markJobRunning,
@@ -18,6 +19,6 @@ export {
   streamJobResults,
   streamPredictions,
 } from './predictions.js';
-export { createRecording, getRecording, updateRecordingAudio } from './recordings.js';
+export { createRecording, getRecording, type RecordingAudio, updateRecordingAudio } from './recordings.js';
 export { DEFAULT_DATABASE_URL, databaseSettings } from './settings.js';
 export type { JobRow, JobStatus, Outcome, Page, PredictionRow, RecordingInput, RecordingRow } from './types.js';

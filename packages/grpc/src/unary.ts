@@ -4,7 +4,7 @@
  * records latency and outcome per method and status code.
  */
 import { type handleUnaryCall, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { Counter, Histogram, LATENCY_BUCKETS, type Logger, type Registry } from '@ser/observability';
+import { Counter, errorsCounter, Histogram, LATENCY_BUCKETS, type Logger, type Registry } from '@ser/observability';
 import { withCallCorrelation } from './correlation.js';
 import { statusName, toGrpcError } from './errors.js';
 
@@ -13,6 +13,8 @@ export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, R
 export interface GrpcServerMetrics {
   handling: Histogram<'method' | 'code'>;
   handled: Counter<'method' | 'code'>;
+  /** `ser_errors_total{kind}`: failed calls by reason (or status name when none). */
+  errors: Counter<'kind'>;
 }
 
 /** The standard server metrics, registered once per registry (several servers may share one). */
@@ -34,7 +36,7 @@ export function grpcServerMetrics(registry: Registry): GrpcServerMetrics {
       labelNames: ['method', 'code'],
       registers: [registry],
     });
-  return { handling, handled };
+  return { handling, handled, errors: errorsCounter(registry) };
 }
 
 /** Statuses that describe the caller's request, not a fault of this server. */
@@ -83,6 +85,7 @@ export function unaryWrapper(options: UnaryOptions) {
             (err: unknown) => {
               const grpcError = toGrpcError(err);
               const ms = finish(grpcError.code);
+              metrics.errors.inc({ kind: grpcError.reason ?? grpcError.codeName });
               const fields = { method, code: grpcError.codeName, reason: grpcError.reason, ms: round(ms) };
               if (grpcError.code === status.INTERNAL || grpcError.code === status.UNKNOWN)
                 logger.error({ ...fields, err: grpcError.cause ?? grpcError }, 'grpc call failed');

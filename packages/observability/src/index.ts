@@ -6,4 +6,4 @@ export {
   withCorrelationId,
 } from './correlation.js';
 export { createLogger, type Logger } from './logger.js';
-export { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, Registry } from './metrics.js';
+export { Counter, createRegistry, errorsCounter, Gauge, Histogram, LATENCY_BUCKETS, Registry } from './metrics.js';

@@ -1,5 +1,5 @@
 /** The batch worker's Prometheus metrics. Queue depth is read from Redis on each scrape. */
-import { Counter, Gauge, Histogram, type Registry } from '@ser/observability';
+import { Counter, errorsCounter, Gauge, Histogram, type Registry } from '@ser/observability';
 import type { Queue } from 'bullmq';
 
 export interface BatchMetrics {
@@ -7,6 +7,10 @@ export interface BatchMetrics {
   itemSeconds: Histogram;
   jobSeconds: Histogram;
   webhooks: Counter<'outcome'>;
+  /** Batch items classified, as `ser_predictions_total` (the gateway counts single files under the same name). */
+  predictions: Counter<'emotion' | 'model_version'>;
+  /** `ser_errors_total{kind}`: failed items by error code, webhooks not delivered, queue errors. */
+  errors: Counter<'kind'>;
 }
 
 const JOB_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200];
@@ -38,6 +42,13 @@ export function createBatchMetrics(registry: Registry): BatchMetrics {
       labelNames: ['outcome'],
       registers: [registry],
     }),
+    predictions: new Counter({
+      name: 'ser_predictions_total',
+      help: 'Batch items classified, by emotion and model version.',
+      labelNames: ['emotion', 'model_version'],
+      registers: [registry],
+    }),
+    errors: errorsCounter(registry),
   };
   // Every outcome appears from the first scrape, so rate() sees the first increment.
   for (const outcome of ['succeeded', 'failed', 'retried']) metrics.items.inc({ outcome }, 0);

@@ -59,6 +59,7 @@ export async function processWebhook(job: Job<WebhookPayload>, deps: WebhookDeps
     const final = refused || attempt >= (job.opts.attempts ?? 1);
     const message = (err as Error).message;
     metrics.webhooks.inc({ outcome: refused ? 'refused' : final ? 'failed' : 'retried' });
+    if (final) metrics.errors.inc({ kind: refused ? 'WEBHOOK_REFUSED' : 'WEBHOOK_FAILED' });
     logger.warn({ jobId, attempt, final, err: message }, 'webhook not delivered');
     await recordCallbackAttempt(db, jobId, { delivered: false, error: message, final });
     throw refused ? new UnrecoverableError(message) : err;

@@ -86,7 +86,10 @@ export function startBatchWorker(deps: BatchWorkerDeps): BatchWorker {
   );
   for (const worker of [items, webhooks]) {
     // Without a listener an 'error' event would crash the process; BullMQ reconnects by itself.
-    worker.on('error', (err) => logger.error({ queue: worker.name, err }, 'worker error'));
+    worker.on('error', (err) => {
+      metrics.errors.inc({ kind: 'QUEUE_ERROR' });
+      logger.error({ queue: worker.name, err }, 'worker error');
+    });
     worker.on('stalled', (jobId) => logger.warn({ queue: worker.name, queueJobId: jobId }, 'stalled job back in the queue'));
   }
   logger.info({ prefix: config.queuePrefix, concurrency: config.concurrency }, 'batch worker started');

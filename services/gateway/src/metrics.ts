@@ -1,5 +1,5 @@
 /** The gateway's Prometheus metrics (HTTP traffic, uploads, predictions, errors). */
-import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '@ser/observability';
+import { Counter, errorsCounter, Histogram, LATENCY_BUCKETS, type Registry } from '@ser/observability';
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -9,6 +9,8 @@ export interface GatewayMetrics {
   uploadFiles: Counter<'endpoint' | 'outcome'>;
   predictions: Counter<'emotion' | 'model_version'>;
   errors: Counter<'kind'>;
+  /** `ser_errors_total{kind}`, the name every service shares (same kinds as `errors`). */
+  serviceErrors: Counter<'kind'>;
 }
 
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
@@ -52,5 +54,6 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    serviceErrors: errorsCounter(registry),
   };
 }

@@ -80,9 +80,13 @@ export function toApiError(err: unknown): ApiError {
 }
 
 async function errors(fastify: FastifyInstance, options: { metrics: GatewayMetrics }): Promise<void> {
+  const count = (kind: string) => {
+    options.metrics.errors.inc({ kind });
+    options.metrics.serviceErrors.inc({ kind });
+  };
   fastify.setErrorHandler((err, request, reply) => {
     const apiError = toApiError(err);
-    options.metrics.errors.inc({ kind: apiError.code });
+    count(apiError.code);
     if (apiError.statusCode >= 500 && apiError.statusCode !== 503 && apiError.statusCode !== 504)
       request.log.error({ err }, `${apiError.code}: ${(err as Error).message}`);
     else if (apiError.statusCode >= 500) request.log.warn({ err, reason: apiError.reason }, `${apiError.code}: ${(err as Error).message}`);
@@ -92,7 +96,7 @@ async function errors(fastify: FastifyInstance, options: { metrics: GatewayMetri
   });
 
   fastify.setNotFoundHandler((request, reply) => {
-    options.metrics.errors.inc({ kind: 'not_found' });
+    count('not_found');
     return reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });
 }
