@@ -7,13 +7,22 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from './generated/client.ts';
 
-export type Db = InstanceType<typeof PrismaClient>;
+export type Db = InstanceType<typeof PrismaClient> & {
+  /**
+   * The pg pool under Prisma, for the few statements run once per processed file
+   * (the worker's): Prisma's own work per query costs more than the query there.
+   */
+  readonly pool: pg.Pool;
+};
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export function createDb(url: string, options: { poolSize?: number } = {}): Db {
-  const adapter = new PrismaPg({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
-  return new PrismaClient({ adapter });
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
+  // An idle connection the server drops must not crash the process: the next query reconnects.
+  pool.on('error', () => {});
+  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  return Object.assign(new PrismaClient({ adapter }), { pool });
 }
 
 /** Creates the database named in `url` when it does not exist (connecting to `postgres` to do so). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from './client.js';
 import { decodeTimeCursor, encodeCursor } from './cursor.js';
 import { predictionValues } from './predictions.js';
+import type { RecordingAudio } from './recordings.js';
 import type { JobRow, JobStatus, Outcome, Page, RecordingInput } from './types.js';
 
 /** Creates a job and its recordings in one transaction: a job is never visible without its files. */
@@ -47,6 +48,18 @@ export async function listJobs(db: Db, options: { status?: JobStatus; limit: num
 }
 
 /** queued → running, stamping startedAt once. */
+/** Where an item stands before it is processed, in one round trip: its job's status and whether it has an outcome. */
+export async function itemState(db: Db, jobId: string, recordingId: string): Promise<{ jobStatus: JobStatus; hasOutcome: boolean } | null> {
+  const { rows } = await db.pool.query<{ status: JobStatus; has_outcome: boolean }>({
+    name: 'item-state',
+    text: `SELECT j.status, EXISTS (SELECT 1 FROM predictions p WHERE p.job_id = j.id AND p.recording_id = $2::uuid) AS has_outcome
+      FROM jobs j WHERE j.id = $1::uuid`,
+    values: [jobId, recordingId],
+  });
+  const row = rows[0];
+  return row ? { jobStatus: row.status, hasOutcome: row.has_outcome } : null;
+}
+
 export async function markJobRunning(db: Db, id: string): Promise<void> {
   await db.job.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt: new Date() } });
 }
@@ -68,6 +81,41 @@ export interface RecordedOutcome {
 }
 
 /**
+ * An item's outcome, its recording's audio facts and the job's counters in one
+ * statement: the prediction row is inserted at most once per (job, recording), and
+ * the counters move only when it was.
+ */
+const RECORD_OUTCOME_SQL = `
+  WITH rec AS (
+    UPDATE recordings SET duration_seconds = $3::float8, sample_rate = $4::int, channels = $5::int, format = $6::text
+    WHERE id = $1::uuid AND $2::boolean
+  ), ins AS (
+    INSERT INTO predictions (id, recording_id, job_id, position, filename, model_name, model_version, emotion, confidence,
+      neutral, calm, happy, sad, angry, fearful, disgust, surprised, timings, error_code, error, correlation_id)
+    VALUES ($7::uuid, $1::uuid, $8::uuid, $9::int, $10::text, $11::text, $12::text, $13::emotion, $14::real,
+      $15::real, $16::real, $17::real, $18::real, $19::real, $20::real, $21::real, $22::real, $23::jsonb, $24::text, $25::text, $26::text)
+    ON CONFLICT (job_id, recording_id) DO NOTHING
+    RETURNING error IS NULL AS ok
+  ), counts AS (
+    SELECT count(*) FILTER (WHERE ok)::int AS ok, count(*) FILTER (WHERE NOT ok)::int AS bad FROM ins
+  )
+  UPDATE jobs SET
+    succeeded = jobs.succeeded + counts.ok,
+    failed = jobs.failed + counts.bad,
+    started_at = coalesce(jobs.started_at, now()),
+    status = CASE
+      WHEN jobs.succeeded + jobs.failed + counts.ok + counts.bad < jobs.total THEN 'running'::job_status
+      WHEN jobs.succeeded + counts.ok > 0 THEN 'completed'::job_status
+      ELSE 'failed'::job_status END,
+    finished_at = CASE
+      WHEN counts.ok + counts.bad > 0 AND jobs.succeeded + jobs.failed + counts.ok + counts.bad >= jobs.total THEN now()
+      ELSE jobs.finished_at END
+  FROM counts
+  WHERE jobs.id = $8::uuid
+  RETURNING counts.ok + counts.bad AS inserted, jobs.id, jobs.status, jobs.total, jobs.succeeded, jobs.failed,
+    jobs.finished_at, jobs.callback_url`;
+
+/**
  * Records one item's outcome and moves the job's counters, atomically: the insert is
  * skipped when the item already has an outcome, and the counters move only with it,
  * so an item is counted exactly once however often the queue delivers it.
@@ -77,47 +125,52 @@ export async function recordJobItemOutcome(
   db: Db,
   item: { jobId: string; recordingId: string; position: number; filename: string; correlationId?: string | null },
   outcome: Outcome,
+  /** What decoding learnt of the recording, stored with it in the same statement. */
+  audio?: RecordingAudio | null,
 ): Promise<RecordedOutcome> {
   const v = predictionValues(outcome);
-  const rows = await db.$queryRaw<
-    {
-      inserted: number;
-      id: string;
-      status: JobStatus;
-      total: number;
-      succeeded: number;
-      failed: number;
-      finished_at: Date | null;
-      callback_url: string | null;
-    }[]
-  >`
-    WITH ins AS (
-      INSERT INTO predictions (id, recording_id, job_id, position, filename, model_name, model_version, emotion, confidence,
-        neutral, calm, happy, sad, angry, fearful, disgust, surprised, timings, error_code, error, correlation_id)
-      VALUES (${randomUUID()}::uuid, ${item.recordingId}::uuid, ${item.jobId}::uuid, ${item.position}, ${item.filename},
-        ${v.modelName}, ${v.modelVersion}, ${v.emotion}::emotion, ${v.confidence}::real,
-        ${v.neutral}::real, ${v.calm}::real, ${v.happy}::real, ${v.sad}::real, ${v.angry}::real, ${v.fearful}::real,
-        ${v.disgust}::real, ${v.surprised}::real, ${v.timings}::jsonb, ${v.errorCode}, ${v.error}, ${item.correlationId ?? null})
-      ON CONFLICT (job_id, recording_id) DO NOTHING
-      RETURNING error IS NULL AS ok
-    ), counts AS (
-      SELECT count(*) FILTER (WHERE ok)::int AS ok, count(*) FILTER (WHERE NOT ok)::int AS bad FROM ins
-    )
-    UPDATE jobs SET
-      succeeded = jobs.succeeded + counts.ok,
-      failed = jobs.failed + counts.bad,
-      started_at = coalesce(jobs.started_at, now()),
-      status = CASE
-        WHEN jobs.succeeded + jobs.failed + counts.ok + counts.bad < jobs.total THEN 'running'::job_status
-        WHEN jobs.succeeded + counts.ok > 0 THEN 'completed'::job_status
-        ELSE 'failed'::job_status END,
-      finished_at = CASE
-        WHEN counts.ok + counts.bad > 0 AND jobs.succeeded + jobs.failed + counts.ok + counts.bad >= jobs.total THEN now()
-        ELSE jobs.finished_at END
-    FROM counts
-    WHERE jobs.id = ${item.jobId}::uuid
-    RETURNING counts.ok + counts.bad AS inserted, jobs.id, jobs.status, jobs.total, jobs.succeeded, jobs.failed,
-      jobs.finished_at, jobs.callback_url`;
+  const { rows } = await db.pool.query<{
+    inserted: number;
+    id: string;
+    status: JobStatus;
+    total: number;
+    succeeded: number;
+    failed: number;
+    finished_at: Date | null;
+    callback_url: string | null;
+  }>({
+    // Named: prepared once per connection.
+    name: 'record-job-item-outcome',
+    text: RECORD_OUTCOME_SQL,
+    values: [
+      item.recordingId,
+      audio != null,
+      audio?.durationSeconds ?? null,
+      audio?.sampleRate ?? null,
+      audio?.channels ?? null,
+      audio?.format ?? null,
+      randomUUID(),
+      item.jobId,
+      item.position,
+      item.filename,
+      v.modelName,
+      v.modelVersion,
+      v.emotion,
+      v.confidence,
+      v.neutral,
+      v.calm,
+      v.happy,
+      v.sad,
+      v.angry,
+      v.fearful,
+      v.disgust,
+      v.surprised,
+      v.timings,
+      v.errorCode,
+      v.error,
+      item.correlationId ?? null,
+    ],
+  });
   const row = rows[0];
   if (!row) throw new Error(`job ${item.jobId} does not exist`);
   const recorded = row.inserted > 0;

@@ -11,10 +11,13 @@ export async function getRecording(db: Db, id: string): Promise<RecordingRow | n
 }
 
 /** Fills in what decoding learned about the audio. */
-export async function updateRecordingAudio(
-  db: Db,
-  id: string,
-  audio: { durationSeconds: number; sampleRate: number; channels: number; format: string },
-): Promise<void> {
+export interface RecordingAudio {
+  durationSeconds: number;
+  sampleRate: number;
+  channels: number;
+  format: string;
+}
+
+export async function updateRecordingAudio(db: Db, id: string, audio: RecordingAudio): Promise<void> {
   await db.recording.update({ where: { id }, data: audio });
 }

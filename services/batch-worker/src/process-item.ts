@@ -5,7 +5,16 @@
  * finishes the batch job queues its webhook.
  */
 
-import { type Db, getJob, markJobRunning, type Outcome, type RecordedOutcome, recordJobItemOutcome, updateRecordingAudio } from '@ser/db';
+import {
+  type Db,
+  getJob,
+  itemState,
+  markJobRunning,
+  type Outcome,
+  type RecordedOutcome,
+  type RecordingAudio,
+  recordJobItemOutcome,
+} from '@ser/db';
 import { type ClassifyResponse, callUnary, type FeatureExtractorServiceClient, GrpcError, status, statusName } from '@ser/grpc';
 import type { Logger } from '@ser/observability';
 import { type ClassifyItemPayload, JOBS, type WebhookPayload, webhookJobId } from '@ser/queue';
@@ -31,17 +40,17 @@ export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps)
   const started = performance.now();
   try {
     // A job deleted meanwhile (its recordings with it) has nothing left to record.
-    const batchJob = await getJob(db, item.jobId);
-    if (!batchJob) throw new UnrecoverableError(`job ${item.jobId} no longer exists`);
+    const state = await itemState(db, item.jobId, item.recordingId);
+    if (!state) throw new UnrecoverableError(`job ${item.jobId} no longer exists`);
     // A redelivery of an item that already has its outcome (a stalled worker's item) only checks the webhook.
-    const existing = await db.prediction.findFirst({ where: { jobId: item.jobId, recordingId: item.recordingId }, select: { id: true } });
-    if (existing) {
+    if (state.hasOutcome) {
       logger.info({ jobId: item.jobId, recordingId: item.recordingId }, 'item already has an outcome');
       await ensureWebhook(item, deps);
       return;
     }
-    if (batchJob.status === 'queued') await markJobRunning(db, item.jobId);
+    if (state.jobStatus === 'queued') await markJobRunning(db, item.jobId);
     let outcome: Outcome;
+    let audio: RecordingAudio | null = null;
     try {
       const res = await callUnary(
         deps.extractor,
@@ -50,12 +59,12 @@ export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps)
         { deadlineMs: deps.classifyDeadlineMs, correlationId: item.correlationId },
       );
       outcome = toOutcome(res);
-      if (res.audio) await updateRecordingAudio(db, item.recordingId, res.audio);
+      audio = res.audio ?? null;
     } catch (err) {
       if (!(err instanceof GrpcError && PERMANENT.has(err.code))) throw err;
       outcome = { ok: false, errorCode: err.reason ?? statusName(err.code), error: err.message };
     }
-    await record(item, outcome, deps);
+    await record(item, outcome, deps, audio);
     if (!outcome.ok) throw new UnrecoverableError(`${outcome.errorCode}: ${outcome.error}`);
   } catch (err) {
     if (err instanceof UnrecoverableError) throw err;
@@ -96,10 +105,17 @@ export function toOutcome(res: ClassifyResponse): Outcome {
   };
 }
 
-async function record(item: ClassifyItemPayload, outcome: Outcome, deps: ItemDeps): Promise<RecordedOutcome> {
-  const result = await recordJobItemOutcome(deps.db, item, outcome);
+async function record(
+  item: ClassifyItemPayload,
+  outcome: Outcome,
+  deps: ItemDeps,
+  audio?: RecordingAudio | null,
+): Promise<RecordedOutcome> {
+  const result = await recordJobItemOutcome(deps.db, item, outcome, audio);
   if (!result.recorded) return result; // another delivery got there first
   deps.metrics.items.inc({ outcome: outcome.ok ? 'succeeded' : 'failed' });
+  if (outcome.ok) deps.metrics.predictions.inc({ emotion: outcome.emotion, model_version: outcome.model.version });
+  else deps.metrics.errors.inc({ kind: outcome.errorCode });
   deps.logger.info(
     outcome.ok
       ? { jobId: item.jobId, recordingId: item.recordingId, emotion: outcome.emotion, confidence: outcome.confidence }
