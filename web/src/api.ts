@@ -64,19 +64,56 @@ export class ApiError extends Error {
   }
 }
 
-/** The headers of every request. The one place to add an API key. */
+const API_KEY_STORAGE = 'ser.apiKey';
+
+/** The API key entered on this page (kept in localStorage), or null. */
+export function storedApiKey(): string | null {
+  try {
+    return localStorage.getItem(API_KEY_STORAGE);
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+/** Keeps (or, with null, forgets) the API key every request sends from now on. */
+export function storeApiKey(key: string | null): void {
+  try {
+    if (key) localStorage.setItem(API_KEY_STORAGE, key);
+    else localStorage.removeItem(API_KEY_STORAGE);
+  } catch {
+    // storage disabled: nothing to keep
+  }
+}
+
+/** The headers of every request: the API key (`x-api-key`) when one has been entered. */
 export function requestHeaders(extra?: Record<string, string>): Record<string, string> {
-  return { accept: 'application/json', ...extra };
+  const key = storedApiKey();
+  return { accept: 'application/json', ...(key ? { 'x-api-key': key } : {}), ...extra };
+}
+
+type UnauthorizedListener = (err: ApiError) => void;
+const unauthorizedListeners: UnauthorizedListener[] = [];
+
+/** Called with the error of every 401 answer (no key, a key not valid, a revoked key). */
+export function onUnauthorized(listener: UnauthorizedListener): void {
+  unauthorizedListeners.push(listener);
+}
+
+function unauthorized(err: ApiError): void {
+  for (const listener of unauthorizedListeners) listener(err);
 }
 
 /** Any request to the gateway; answers the response whatever its status, throws ApiError(0) when unreachable. */
 export async function apiRequest(path: string, init: RequestInit = {}): Promise<Response> {
+  let res: Response;
   try {
-    return await fetch(path, { ...init, headers: { ...requestHeaders(), ...(init.headers as Record<string, string> | undefined) } });
+    res = await fetch(path, { ...init, headers: { ...requestHeaders(), ...(init.headers as Record<string, string> | undefined) } });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network_error', 'The gateway could not be reached. Check the connection and try again.');
   }
+  if (res.status === 401) unauthorized(await errorOf(res.clone()));
+  return res;
 }
 
 /** The ApiError an error response stands for. */
@@ -127,7 +164,11 @@ export function apiUpload<T>(path: string, form: FormData, onProgress?: (p: Uplo
         } catch {
           reject(new ApiError(xhr.status, 'bad_response', 'The gateway answered something that is not JSON.'));
         }
-      } else reject(errorFromBody(xhr.status, xhr.responseText));
+      } else {
+        const err = errorFromBody(xhr.status, xhr.responseText);
+        if (xhr.status === 401) unauthorized(err);
+        reject(err);
+      }
     };
     xhr.onerror = () =>
       reject(new ApiError(0, 'network_error', 'The upload could not reach the gateway. Check the connection and try again.'));
@@ -187,9 +228,18 @@ export const api = {
   },
 };
 
+/** What the page says of the gateway's 401 answers. */
+export const API_KEY_PROBLEMS: Record<string, string> = {
+  api_key_required: 'This platform needs an API key. Enter it with the “API key” button at the top of the page.',
+  invalid_api_key: 'The API key was not accepted. Check it with the “API key” button at the top of the page.',
+  api_key_revoked: 'The API key has been revoked. Enter a new one with the “API key” button at the top of the page.',
+};
+
 /** A sentence for people about an upload that went wrong. */
 export function describeError(err: unknown): string {
   if (!(err instanceof ApiError)) return err instanceof Error ? err.message : String(err);
+  const keyProblem = API_KEY_PROBLEMS[err.code];
+  if (err.status === 401) return keyProblem ?? `Not authorised: ${err.message}`;
   const lead: Record<number, string> = {
     0: 'No connection',
     400: 'The request was refused',

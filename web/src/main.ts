@@ -1,6 +1,7 @@
 /** The page: upload (one file → a prediction, several → a batch job), the result view, the model, past jobs. */
 import './style.css';
 import { api, describeError, type UploadProgress } from './api.js';
+import { apiKeyControl } from './api-key.js';
 import { batchView } from './batch.js';
 import { announce, h, ICONS, icon } from './dom.js';
 import { EMOTION_COLOURS, EMOTIONS } from './emotions.js';
@@ -24,7 +25,8 @@ input.accept = ACCEPT;
 hint.textContent = `WAV, FLAC, MP3, OGG, Opus or M4A, up to ${MAX_FILE_BYTES / (1024 * 1024)} MB each. One file is classified at once; several (up to ${MAX_FILES}) run as a batch job.`;
 
 const status = readiness();
-$('status-slot').append(status.element);
+const apiKey = apiKeyControl();
+$('status-slot').append(apiKey.element, status.element);
 const model = modelCard();
 const jobs = jobsList((id) => openJob(id));
 $('model-slot').append(model.element);
@@ -33,6 +35,17 @@ void model.load();
 void jobs.refresh();
 status.onChange((state) => {
   if (state === 'ready') void model.load();
+});
+// A new (or no) API key: load again what a 401 stopped.
+apiKey.onChange(() => {
+  messages.replaceChildren();
+  void model.load();
+  void jobs.refresh();
+  if (currentJob) {
+    const id = currentJob;
+    currentJob = null;
+    openJob(id);
+  }
 });
 
 let current: View | null = null;

@@ -26,6 +26,9 @@ Usage:
       recordings under DIR (converted to WAV first). Ends with one JSON line.
   ser bench model --model DIR [--json]
       ONNX Runtime inference time per clip of a model bundle, one thread, batch 1 and 32.
+  ser keys create --name NAME [--rate-limit N] [--json] | ser keys list [--json] | ser keys revoke ID|PREFIX
+      The gateway's API keys (API_KEYS_REQUIRED=true), in the database named by DATABASE_URL.
+      A new key is printed once, alone on stdout; only its SHA-256 is stored. N: requests per minute (600).
   ser --help
 `;
 
@@ -46,6 +49,8 @@ async function main(argv: string[]): Promise<void> {
       if (rest[0] === 'features') return (await import('./commands/bench-features.js')).benchFeatures(rest.slice(1));
       if (rest[0] === 'model') return (await import('./commands/bench-model.js')).benchModel(rest.slice(1));
       throw new CliError(`unknown benchmark '${rest[0] ?? ''}' (available: features, model)`);
+    case 'keys':
+      return (await import('./commands/keys.js')).keys(rest);
     case undefined:
     case '--help':
     case '-h':

@@ -1,4 +1,17 @@
-export { createDb, type Db, ensureDatabase, migrate, pingDb } from './client.js';
+export {
+  API_KEY_PATTERN,
+  type ApiKeyRow,
+  apiKeyMatches,
+  apiKeyPrefix,
+  createApiKey,
+  findApiKeyByPrefix,
+  generateApiKey,
+  hashApiKey,
+  listApiKeys,
+  revokeApiKey,
+  touchApiKey,
+} from './api-keys.js';
+export { createDb, type Db, type DbOptions, ensureDatabase, isDatabaseUnavailable, migrate, pingDb } from './client.js';
 export { CursorError } from './cursor.js';
 export {
   createJob,

@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import fp from 'fastify-plugin';
 import type { GatewayDeps, RouteContext } from './deps.js';
 import { createGatewayMetrics } from './metrics.js';
+import apiKeys from './plugins/api-keys.js';
 import correlation from './plugins/correlation.js';
 import errors from './plugins/errors.js';
 import requestMetrics from './plugins/metrics.js';
@@ -48,6 +49,8 @@ async function gateway(fastify: FastifyInstance, deps: GatewayDeps): Promise<voi
   await fastify.register(errors, { metrics });
   await fastify.register(requestMetrics, { metrics });
   await fastify.register(unreadBody);
+  // Before the routes (and the OpenAPI plugin): it marks the /v1 routes as needing a key.
+  await fastify.register(apiKeys, { deps });
   // Limits are set again per route; these are the ceiling for anything else.
   await fastify.register(multipart, { limits: { fileSize: deps.config.maxFileBytes, files: deps.config.maxFiles } });
   // Before the routes: @fastify/swagger learns them as they are added.

@@ -37,6 +37,12 @@ export const gatewaySettings = {
   /** The web page: index.html there is served at /. */
   publicDir: directory('PUBLIC_DIR', DEFAULT_PUBLIC_DIR),
   logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  /** Every /v1 route asks for an API key (x-api-key or Authorization: Bearer); off by default. */
+  apiKeysRequired: env.bool('API_KEYS_REQUIRED', false),
+  /** How long a looked-up key is trusted before it is read again: a revocation takes effect within this. */
+  apiKeyCacheMs: env.int('API_KEY_CACHE_MS', 5_000, { min: 0, max: 60_000 }),
+  /** The window each key's rate limit counts over (keys' limits are per minute; shorter only for tests). */
+  rateLimitWindowMs: env.int('RATE_LIMIT_WINDOW_MS', 60_000, { min: 100, max: 3_600_000 }),
   ...databaseSettings,
   ...queueSettings,
   ...storageSettings,

@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { SECURITY_SCHEMES } from './api-keys.js';
 
 async function openapi(fastify: FastifyInstance): Promise<void> {
   await fastify.register(swagger, {
@@ -27,6 +28,8 @@ async function openapi(fastify: FastifyInstance): Promise<void> {
         { name: 'models', description: 'The served model' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
+      // Used by the /v1 routes when the gateway requires API keys (API_KEYS_REQUIRED=true).
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
   });
   await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null } });
