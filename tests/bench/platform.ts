@@ -58,10 +58,14 @@ function cpuSeconds(pid: number | undefined): number {
 function cpuSnapshot(): Record<string, number> {
   const out: Record<string, number> = { 'bench (clients + local S3)': cpuSeconds(process.pid) };
   for (const s of Object.values(platform.services)) out[s.name] = cpuSeconds(s.pid);
-  const pg = execSync('ps -C postgres -o times= 2>/dev/null || true').toString();
-  out.postgres = pg.split('\n').reduce((a, l) => a + (Number(l.trim()) || 0), 0);
-  const redis = execSync('ps -C redis-server -o times= 2>/dev/null || true').toString();
-  out.redis = redis.split('\n').reduce((a, l) => a + (Number(l.trim()) || 0), 0);
+  // Server processes by name, to the clock tick (ps's `times` rounds to whole seconds).
+  for (const [name, command] of [
+    ['postgres', 'postgres'],
+    ['redis', 'redis-server'],
+  ]) {
+    const pids = execSync(`pgrep -x ${command} || true`).toString().split('\n').filter(Boolean).map(Number);
+    out[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  }
   return out;
 }
 

@@ -29,6 +29,7 @@ export {
   listJobResults,
   listPredictions,
   type PredictionFilter,
+  recordSinglePrediction,
   streamJobResults,
   streamPredictions,
 } from './predictions.js';

@@ -3,7 +3,7 @@ import { EMOTIONS, type Emotion } from '@ser/shared';
 import type { Db } from './client.js';
 import { decodePositionCursor, decodeTimeCursor, encodeCursor } from './cursor.js';
 import type { Prisma } from './generated/client.ts';
-import type { Outcome, Page, PredictionRow } from './types.js';
+import type { Outcome, Page, PredictionRow, RecordingInput } from './types.js';
 
 /** Column values of an outcome (nulls for what a failed item lacks). */
 export function predictionValues(outcome: Outcome) {
@@ -142,4 +142,61 @@ export async function* streamJobResults(db: Db, jobId: string, pageSize = 500): 
     yield* page.items;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
+}
+
+/**
+ * A single upload's recording and its prediction (or failure) in one statement, once
+ * the outcome is known: nothing is written for a request that fails on the way.
+ */
+export async function recordSinglePrediction(
+  db: Db,
+  recording: RecordingInput,
+  outcome: Outcome,
+  correlationId: string | null,
+): Promise<{ id: string }> {
+  const v = predictionValues(outcome);
+  const id = randomUUID();
+  await db.pool.query({
+    name: 'record-single-prediction',
+    text: `WITH rec AS (
+        INSERT INTO recordings (id, object_key, filename, content_type, bytes, sha256, duration_seconds, sample_rate, channels, format)
+        VALUES ($1::uuid, $2::text, $3::text, $4::text, $5::bigint, $6::text, $7::float8, $8::int, $9::int, $10::text)
+        RETURNING id
+      )
+      INSERT INTO predictions (id, recording_id, filename, model_name, model_version, emotion, confidence,
+        neutral, calm, happy, sad, angry, fearful, disgust, surprised, timings, error_code, error, correlation_id)
+      SELECT $11::uuid, rec.id, $3::text, $12::text, $13::text, $14::emotion, $15::real, $16::real, $17::real, $18::real,
+        $19::real, $20::real, $21::real, $22::real, $23::real, $24::jsonb, $25::text, $26::text, $27::text
+      FROM rec`,
+    values: [
+      recording.id,
+      recording.objectKey,
+      recording.filename,
+      recording.contentType,
+      recording.bytes,
+      recording.sha256,
+      recording.durationSeconds ?? null,
+      recording.sampleRate ?? null,
+      recording.channels ?? null,
+      recording.format ?? null,
+      id,
+      v.modelName,
+      v.modelVersion,
+      v.emotion,
+      v.confidence,
+      v.neutral,
+      v.calm,
+      v.happy,
+      v.sad,
+      v.angry,
+      v.fearful,
+      v.disgust,
+      v.surprised,
+      v.timings,
+      v.errorCode,
+      v.error,
+      correlationId,
+    ],
+  });
+  return { id };
 }

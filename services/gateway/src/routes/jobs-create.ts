@@ -48,8 +48,14 @@ export function parseCallbackUrl(raw: unknown): string {
 type JobUpload = Upload & { recordingId: string; objectKey: string };
 
 async function removeStored(store: ObjectStore, uploads: JobUpload[]): Promise<void> {
-  await Promise.allSettled(uploads.filter((u) => u.stored).map((u) => store.remove(u.objectKey)));
+  const stored = uploads.filter((u) => u.stored);
+  // Writes still going on in the background finish (or fail) first, so none lands after its removal.
+  await Promise.allSettled(stored.map((u) => u.done));
+  await Promise.allSettled(stored.map((u) => store.remove(u.objectKey)));
 }
+
+/** Store writes in flight while the next files are read. */
+const MAX_WRITES_IN_FLIGHT = 16;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -78,6 +84,7 @@ export default async function jobsCreate(fastify: FastifyInstance, { deps, metri
     },
     async (request, reply) => {
       const uploads: JobUpload[] = [];
+      const writes: Promise<void>[] = [];
       let callbackUrl: string | undefined;
       try {
         for await (const part of multipartParts(request, { fileSize: config.maxFileBytes, files: config.maxFiles })) {
@@ -88,11 +95,21 @@ export default async function jobsCreate(fastify: FastifyInstance, { deps, metri
           if (part.fieldname !== 'file') throw badRequest(`unexpected file field "${part.fieldname}": send files in fields named "file"`);
           const recordingId = randomUUID();
           const objectKey = `recordings/${recordingId}`;
-          const upload = await storeUpload(store, part, { objectKey, maxFileBytes: config.maxFileBytes, drainRejected: true });
+          const upload = await storeUpload(store, part, {
+            objectKey,
+            maxFileBytes: config.maxFileBytes,
+            drainRejected: true,
+            background: true,
+          });
           uploads.push({ ...upload, recordingId, objectKey });
+          if (upload.stored) {
+            writes.push(upload.done);
+            if (writes.length >= MAX_WRITES_IN_FLIGHT) await writes.shift();
+          }
           metrics.uploadFiles.inc({ endpoint: 'jobs', outcome: upload.stored ? 'stored' : 'rejected' });
           metrics.uploadBytes.inc({ endpoint: 'jobs' }, upload.bytes);
         }
+        await Promise.all(writes);
       } catch (err) {
         await removeStored(store, uploads);
         throw asMultipartError(err);

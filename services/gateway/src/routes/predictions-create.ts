@@ -1,7 +1,7 @@
 /** POST /v1/predictions: classify one uploaded file now. */
 import { randomUUID } from 'node:crypto';
 import type { MultipartFile } from '@fastify/multipart';
-import { createPrediction, createRecording, updateRecordingAudio } from '@ser/db';
+import { recordSinglePrediction } from '@ser/db';
 import { type ClassifyResponse, callUnary, GrpcError, status } from '@ser/grpc';
 import type { FastifyInstance } from 'fastify';
 import { classifiedOutcome } from '../classification.js';
@@ -9,8 +9,11 @@ import type { RouteContext } from '../deps.js';
 import { badRequest } from '../errors.js';
 import { createdPredictionSchema, errorResponses } from '../schemas.js';
 import { asMultipartError, multipartParts } from '../uploads/multipart.js';
-import { storeUpload, unsupportedMedia } from '../uploads/store-upload.js';
+import { type StoredUpload, storeUpload, unsupportedMedia } from '../uploads/store-upload.js';
 import { audioFile, multipartBody } from './multipart-doc.js';
+
+/** Audio sent inline to the extractor up to this size (gRPC's default message limit is 4 MiB). */
+const MAX_INLINE_BYTES = 3 * 1024 * 1024;
 
 const schema = {
   tags: ['predictions'],
@@ -24,9 +27,10 @@ const schema = {
 export default async function predictionsCreate(fastify: FastifyInstance, { deps, metrics }: RouteContext): Promise<void> {
   const { config, db, store, extractor } = deps;
 
-  /** Takes a recording back out when it could not be classified for a passing reason (a retry uploads it again). */
-  async function discard(recordingId: string, objectKey: string): Promise<void> {
-    await Promise.allSettled([db.recording.deleteMany({ where: { id: recordingId } }), store.remove(objectKey)]);
+  /** Takes the object back out when the request fails for a passing reason (a retry uploads it again). */
+  async function discard(upload: StoredUpload): Promise<void> {
+    await upload.done.catch(() => {});
+    await store.remove(upload.objectKey).catch(() => {});
   }
 
   fastify.post(
@@ -44,53 +48,72 @@ export default async function predictionsCreate(fastify: FastifyInstance, { deps
 
       const recordingId = randomUUID();
       const objectKey = `recordings/${recordingId}`;
-      const upload = await storeUpload(store, part, { objectKey, maxFileBytes: config.maxFileBytes, drainRejected: false }).catch(
-        (err: unknown) => {
-          metrics.uploadFiles.inc({ endpoint: 'predictions', outcome: 'rejected' });
-          throw asMultipartError(err);
-        },
-      );
-      // Not reached (drainRejected: false throws instead); narrows the type.
+      const upload = await storeUpload(store, part, {
+        objectKey,
+        maxFileBytes: config.maxFileBytes,
+        drainRejected: false,
+        background: true,
+        keepBody: true,
+      }).catch((err: unknown) => {
+        metrics.uploadFiles.inc({ endpoint: 'predictions', outcome: 'rejected' });
+        throw asMultipartError(err);
+      });
       if (!upload.stored) throw unsupportedMedia(upload.filename, upload.error, upload.errorCode);
       metrics.uploadFiles.inc({ endpoint: 'predictions', outcome: 'stored' });
       metrics.uploadBytes.inc({ endpoint: 'predictions' }, upload.bytes);
       const { filename } = upload;
       const correlationId = request.id;
+      const recording = {
+        id: recordingId,
+        objectKey,
+        filename,
+        contentType: upload.contentType,
+        bytes: upload.bytes,
+        sha256: upload.sha256,
+        format: upload.format,
+      };
 
+      // A small file goes to the extractor with the request, while the store writes it;
+      // a large one is read back from the store by the extractor.
+      const inline = upload.body && upload.body.length <= MAX_INLINE_BYTES;
       let response: ClassifyResponse;
       try {
-        await createRecording(db, {
-          id: recordingId,
-          objectKey,
-          filename,
-          contentType: upload.contentType,
-          bytes: upload.bytes,
-          sha256: upload.sha256,
-          format: upload.format,
-        });
+        if (!inline) await upload.done;
         response = await callUnary(
           extractor,
           'classify',
-          { audio: { source: { $case: 'objectKey', value: objectKey }, filename } },
+          {
+            audio: {
+              source: inline ? { $case: 'content', value: upload.body as Buffer } : { $case: 'objectKey', value: objectKey },
+              filename,
+            },
+          },
           { deadlineMs: config.classifyDeadlineMs },
         );
+        await upload.done;
       } catch (err) {
         if (err instanceof GrpcError && err.code === status.INVALID_ARGUMENT) {
-          // The audio itself is bad: kept with its failed prediction, as a failed batch item would be.
-          await createPrediction(
+          // Audio that can never be classified is kept with its reason, as a batch item would be.
+          await upload.done;
+          await recordSinglePrediction(
             db,
-            { recordingId, filename, correlationId },
+            recording,
             { ok: false, errorCode: err.reason ?? 'INVALID_AUDIO', error: err.message },
+            correlationId,
           );
         } else {
-          await discard(recordingId, objectKey);
+          await discard(upload);
         }
         throw err;
       }
 
       const outcome = classifiedOutcome(response);
-      if (response.audio) await updateRecordingAudio(db, recordingId, response.audio);
-      const prediction = await createPrediction(db, { recordingId, filename, correlationId }, outcome);
+      const prediction = await recordSinglePrediction(db, { ...recording, ...response.audio }, outcome, correlationId).catch(
+        async (err: unknown) => {
+          await discard(upload);
+          throw err;
+        },
+      );
       metrics.predictions.inc({ emotion: outcome.emotion, model_version: outcome.model.version });
       return {
         id: prediction.id,

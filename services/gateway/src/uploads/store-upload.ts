@@ -22,6 +22,10 @@ export interface StoredUpload {
   format: AudioFormat;
   bytes: number;
   sha256: string;
+  /** Resolves once the object is in the store: at once, unless stored in the background. */
+  done: Promise<void>;
+  /** The whole file, when `keepBody` asked for it and it was read whole (a small file). */
+  body?: Buffer;
 }
 
 /** A file that is not audio we can decode: nothing of it was stored. */
@@ -42,12 +46,26 @@ export const fileTooLarge = (maxFileBytes: number) =>
 export const unsupportedMedia = (filename: string, message: string, reason: RejectedUpload['errorCode']) =>
   new ApiError(415, 'unsupported_media_type', `${filename}: ${message}`, reason);
 
+/** An empty file is no media type at all: the request is wrong, not the format. */
+export const emptyFile = (filename: string) => new ApiError(400, 'empty_file', `${filename}: the file is empty`, 'EMPTY');
+
 export interface StoreUploadOptions {
   objectKey: string;
   maxFileBytes: number;
   /** Read a rejected file to its end (needed to get at the next part of a batch). */
   drainRejected: boolean;
+  /**
+   * Return as soon as a small file has been read, its store write going on in the
+   * background (`done`): the caller reads the next part, or classifies the bytes,
+   * meanwhile. A larger file is streamed to the store and awaited as usual.
+   */
+  background?: boolean;
+  /** Hand a small file's bytes back (`body`). */
+  keepBody?: boolean;
 }
+
+/** Up to this size a file is read whole before it is stored: the store's client would buffer it anyway (one part). */
+export const SMALL_FILE_BYTES = 5 * 1024 * 1024;
 
 /** Counts and hashes what flows through. */
 class Digest {
@@ -90,7 +108,7 @@ export async function storeUpload(store: ObjectStore, part: MultipartFile, optio
     const empty = headBytes === 0;
     const error = empty ? 'the file is empty' : `not a recognised audio file (supported: ${SUPPORTED_FORMATS})`;
     const errorCode = empty ? 'EMPTY' : 'UNSUPPORTED_FORMAT';
-    if (!options.drainRejected) throw unsupportedMedia(filename, error, errorCode);
+    if (!options.drainRejected) throw empty ? emptyFile(filename) : unsupportedMedia(filename, error, errorCode);
     if (!ended) for (let next = await chunks.next(); !next.done; next = await chunks.next()) digest.add(next.value);
     throwIfTruncated();
     return { stored: false, filename, bytes: digest.bytes, sha256: digest.hex(), errorCode, error };
@@ -110,6 +128,25 @@ export async function storeUpload(store: ObjectStore, part: MultipartFile, optio
     }
   }
   const contentType = contentTypeOf(format);
+  const stored = { stored: true, objectKey: options.objectKey, filename, contentType, format } as const;
+  if (options.background) {
+    let bytes = headBytes;
+    while (!ended && bytes <= SMALL_FILE_BYTES) {
+      const next = await chunks.next();
+      if (next.done) ended = true;
+      else {
+        head.push(digest.add(next.value));
+        bytes += next.value.length;
+      }
+    }
+    if (ended) {
+      throwIfTruncated();
+      const whole = Buffer.concat(head);
+      const done = store.put(options.objectKey, whole, { contentType });
+      done.catch(() => {}); // the caller awaits it; until then a failure is not "unhandled"
+      return { ...stored, bytes: digest.bytes, sha256: digest.hex(), done, ...(options.keepBody ? { body: whole } : {}) };
+    }
+  }
   try {
     await store.put(options.objectKey, Readable.from(body()), { contentType });
     if (sourceError) throw sourceError;
@@ -118,5 +155,5 @@ export async function storeUpload(store: ObjectStore, part: MultipartFile, optio
     await store.remove(options.objectKey).catch(() => {});
     throw err;
   }
-  return { stored: true, objectKey: options.objectKey, filename, contentType, format, bytes: digest.bytes, sha256: digest.hex() };
+  return { ...stored, bytes: digest.bytes, sha256: digest.hex(), done: Promise.resolve() };
 }
