@@ -17,12 +17,68 @@ export type Db = InstanceType<typeof PrismaClient> & {
 
 const PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export function createDb(url: string, options: { poolSize?: number } = {}): Db {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, connectionTimeoutMillis: 5_000 });
+export interface DbOptions {
+  poolSize?: number;
+  /** Connecting, or waiting for a free connection of the pool, fails after this long (default 5 s). */
+  connectTimeoutMs?: number;
+  /**
+   * A query with no answer after this long fails and its connection leaves the pool
+   * (default 15 s). Without it a query sent to a database host that vanished without
+   * a reset (a crashed machine, a failover) would wait for ever and keep its connection.
+   */
+  queryTimeoutMs?: number;
+}
+
+export function createDb(url: string, options: DbOptions = {}): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    query_timeout: options.queryTimeoutMs ?? 15_000,
+  });
   // An idle connection the server drops must not crash the process: the next query reconnects.
   pool.on('error', () => {});
   const adapter = new PrismaPg(pool, { disposeExternalPool: true });
   return Object.assign(new PrismaClient({ adapter }), { pool });
+}
+
+/** Prisma's codes for a database it cannot reach, a lost connection, a pool timeout. */
+const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+/** Socket errors, and SQLSTATEs of a server shutting down, restarting or refusing connections (class 08, 57P01-57P03). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+/**
+ * pg's own errors for a connection that could not be made, was lost or stopped
+ * answering: plain Errors without a code, which Prisma's pg adapter passes on as they are.
+ */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * True when `err` (from Prisma or straight from the pg pool) means "the database cannot
+ * be reached now", not "this query is wrong": retry later, answer 503.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (PG_CONNECTION_LOST.test(err.message)) return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  if (!err.name.startsWith('PrismaClient') && err.name !== 'DriverAdapterError') return false;
+  return (
+    err.name === 'PrismaClientInitializationError' ||
+    (typeof code === 'string' && PRISMA_UNREACHABLE.has(code)) ||
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|Connection terminated|connect|timeout/i.test(err.message)
+  );
 }
 
 /** Creates the database named in `url` when it does not exist (connecting to `postgres` to do so). */

@@ -15,8 +15,12 @@ export function workerConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
 }
 
-export function itemsQueue(connection: Redis, prefix: string): Queue {
-  return new Queue(QUEUES.items, { connection, prefix, defaultJobOptions: ITEM_JOB_OPTIONS });
+/** `retry` overrides ITEM_JOB_OPTIONS' attempts and first backoff delay (the ITEM_ATTEMPTS, ITEM_BACKOFF_MS settings). */
+export function itemsQueue(connection: Redis, prefix: string, retry?: { attempts: number; backoffMs: number }): Queue {
+  const defaultJobOptions = retry
+    ? { ...ITEM_JOB_OPTIONS, attempts: retry.attempts, backoff: { ...ITEM_JOB_OPTIONS.backoff, delay: retry.backoffMs } }
+    : ITEM_JOB_OPTIONS;
+  return new Queue(QUEUES.items, { connection, prefix, defaultJobOptions });
 }
 
 export function webhooksQueue(connection: Redis, prefix: string): Queue {

@@ -22,7 +22,11 @@ try {
 
 const logger = createLogger('batch-worker', { level: config.logLevel });
 const registry = createRegistry('batch-worker');
-const db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize });
+const db = createDb(config.databaseUrl, {
+  poolSize: config.databasePoolSize,
+  connectTimeoutMs: config.databaseConnectTimeoutMs,
+  queryTimeoutMs: config.databaseQueryTimeoutMs,
+});
 const extractor = createClient(FeatureExtractorServiceClient, config.extractorAddress, { deadlineMs: config.classifyDeadlineMs });
 const workerRedis = workerConnection(config.redisUrl);
 const producerRedis = producerConnection(config.redisUrl);

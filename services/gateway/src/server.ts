@@ -43,11 +43,15 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
   const store = new ObjectStore(config);
   await ensureBucket(store, logger);
 
-  const db = createDb(config.databaseUrl, { poolSize: config.databasePoolSize });
+  const db = createDb(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    queryTimeoutMs: config.databaseQueryTimeoutMs,
+  });
   const redis = producerConnection(config.redisUrl);
   // Without a listener ioredis prints every reconnect failure; /readyz reports Redis instead.
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const queue = itemsQueue(redis, config.queuePrefix);
+  const queue = itemsQueue(redis, config.queuePrefix, { attempts: config.itemAttempts, backoffMs: config.itemBackoffMs });
   queue.on('error', (err: Error) => logger.warn({ err: err.message }, 'queue error'));
   const extractor = createClient(FeatureExtractorServiceClient, config.extractorAddress, { deadlineMs: config.classifyDeadlineMs });
   const inference = createClient(InferenceServiceClient, config.inferenceAddress);

@@ -3,7 +3,7 @@
  * stack trace or an internal detail in it: unexpected errors are logged in full
  * and answered 500 "internal error".
  */
-import { CursorError } from '@ser/db';
+import { CursorError, isDatabaseUnavailable } from '@ser/db';
 import { GrpcError, status } from '@ser/grpc';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -44,17 +44,6 @@ export function fromGrpcError(err: GrpcError): ApiError {
   }
 }
 
-/** Errors of the PostgreSQL driver that mean "cannot reach the database", not "bad query". */
-function isDatabaseDown(err: Error): boolean {
-  if (!err.name.startsWith('PrismaClient') && err.name !== 'DriverAdapterError') return false;
-  const code = (err as { code?: string }).code;
-  return (
-    err.name === 'PrismaClientInitializationError' ||
-    ['P1001', 'P1002', 'P1008', 'P1017', 'P2024'].includes(code ?? '') ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|connect|timeout/i.test(err.message)
-  );
-}
-
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof CursorError) return new ApiError(400, 'bad_cursor', err.message);
@@ -67,7 +56,8 @@ export function toApiError(err: unknown): ApiError {
     if (code === 'NOT_FOUND') return new ApiError(404, 'not_found', 'the stored audio was not found');
     return new ApiError(503, 'storage_unavailable', 'object storage is unavailable');
   }
-  if (isDatabaseDown(err)) return new ApiError(503, 'database_unavailable', 'the database is unavailable');
+  // Prisma's errors and pg's own (a lost connection, a connect or query timeout) alike.
+  if (isDatabaseUnavailable(err)) return new ApiError(503, 'database_unavailable', 'the database is unavailable');
   const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
   if (known) {
     const message = known[1] === 'multipart_required' ? MULTIPART_REQUIRED : err.message;
