@@ -34,6 +34,12 @@ export const DEFAULT_CLIP_SPEC: Readonly<ClipSpec> = Object.freeze({
   pad: 'zeros',
 });
 
+/**
+ * Recording sample rates the recipe accepts. Resampling from far outside them costs
+ * seconds of CPU for a few bytes of input (an 88-byte WAV claiming 7 Hz: 18 s).
+ */
+export const SAMPLE_RATE_RANGE = Object.freeze({ min: 1000, max: 384_000 });
+
 export interface Clip {
   /** Mono float32 at spec.sampleRate, padded per spec.pad. */
   y: Float32Array;
@@ -68,7 +74,12 @@ export async function loadClip(
 }
 
 export function clipFromWindow(source: DecodedAudio, spec: ClipSpec = DEFAULT_CLIP_SPEC): Clip {
-  if (source.samples.length === 0) {
+  const { min, max } = SAMPLE_RATE_RANGE;
+  if (!(source.sampleRate >= min && source.sampleRate <= max))
+    throw new AudioError('UNSUPPORTED_FORMAT', `a sample rate of ${source.sampleRate} Hz is not supported (${min} to ${max} Hz are)`);
+  // A recording that ends before the window starts is, with pad 'zeros', padded like any
+  // other that ends early (its window is all padding); without a fixed length it has nothing.
+  if (source.samples.length === 0 && (spec.pad !== 'zeros' || clipLength(spec) === null)) {
     const total = source.totalFrames / source.sampleRate;
     throw new AudioError('EMPTY', `the recording is ${total.toFixed(2)} s long, and the clip starts at ${spec.offsetSeconds} s`);
   }

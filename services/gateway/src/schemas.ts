@@ -25,7 +25,7 @@ export const errorSchema = {
 } as const;
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Bad request (parameters, multipart body or cursor)',
+  400: 'Bad request (parameters, multipart body, an empty file or cursor)',
   404: 'Not found',
   413: 'A file over MAX_FILE_BYTES, or more files than MAX_FILES',
   415: 'Not multipart, or a file that is not a supported audio format',
