@@ -194,7 +194,7 @@ def save_model_file(path, arch, model, scaler, label_names):
 
 
 def load_model_file(path):
-    doc = torch.load(path, map_location="cpu")
+    doc = torch.load(path, map_location="cpu", weights_only=False)  # holds numpy arrays (the scaler)
     model = build_model(doc["arch"])
     model.load_state_dict(doc["state_dict"])
     return model.eval(), doc

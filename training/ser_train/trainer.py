@@ -83,6 +83,12 @@ def parse_args(argv=None):
                    help="continue from OUT/checkpoint.pt (starts fresh when there is none)")
     p.add_argument("--overwrite", action="store_true", help="start fresh even though OUT/checkpoint.pt exists")
     p.add_argument("--threads", type=int, default=2, help="PyTorch intra-op threads (default 2)")
+    p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
+                   help="where to train: cpu (default), cuda, or auto (cuda when available). The final "
+                   "evaluation runs there too; export, reference.json and the timing always run on the CPU")
+    p.add_argument("--no-finalize", dest="finalize", action="store_false",
+                   help="stop once training is over (checkpoint saved, exit 0) without evaluating or exporting; "
+                   "run again with --resume, possibly elsewhere, to finish")
     p.add_argument("--no-bench", dest="bench", action="store_false",
                    help="skip the 1-thread inference timing at the end")
     args = p.parse_args(argv)
@@ -99,15 +105,36 @@ def parse_args(argv=None):
         p.error("--epochs, --patience and --threads must be >= 1, --batch-size >= 2, --mixup >= 0")
     if args.resume and args.overwrite:
         p.error("--resume and --overwrite exclude each other")
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: PyTorch sees no CUDA device")
     return args
 
 
-def setup_determinism(seed, threads):
+def setup_determinism(seed, threads, device="cpu"):
     torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    if device == "cuda":
+        # cuBLAS is deterministic only with a fixed workspace (must be set before its first use);
+        # no TF32, so that GPU arithmetic stays float32 like the CPU's.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        # An op without a deterministic CUDA kernel warns instead of stopping the run.
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        torch.use_deterministic_algorithms(True)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def device_description(device):
+    if device == "cuda":
+        return f"cuda: {torch.cuda.get_device_name()}"
+    return "cpu"
 
 
 def sha256_file(path):
@@ -141,22 +168,24 @@ def weighted_ce_sum(logits, y, weight):
     return (losses * w).sum(), w.sum()
 
 
-def evaluate(model, x, y, weight, batch_size=256):
-    """Loss (same weighting as training), predictions, probabilities."""
+def evaluate(model, x, y, weight, batch_size=256, device="cpu"):
+    """Loss (same weighting as training), predictions, probabilities (numpy
+    arrays in; the model and `weight` live on `device`)."""
     model.eval()
     loss_sum, w_sum, probs = 0.0, 0.0, []
     with torch.no_grad():
         for a, b in batches(len(x), batch_size):
-            logits = model(torch.from_numpy(x[a:b]))
-            ls, ws = weighted_ce_sum(logits, torch.from_numpy(y[a:b]), weight)
+            logits = model(torch.from_numpy(x[a:b]).to(device))
+            ls, ws = weighted_ce_sum(logits, torch.from_numpy(y[a:b]).to(device), weight)
             loss_sum += float(ls)
             w_sum += float(ws)
-            probs.append(torch.softmax(logits, dim=1))
+            probs.append(torch.softmax(logits, dim=1).cpu())
     probs = torch.cat(probs).numpy()
     return loss_sum / max(w_sum, 1e-12), probs.argmax(axis=1), probs
 
 
 def train_epoch(model, optimizer, x, y, weight, args, epoch):
+    """One pass over the training rows; x, y are tensors on the training device."""
     model.train()
     # The order of rows depends only on (seed, epoch), so a resumed run shuffles identically.
     order = np.random.default_rng([args.seed, epoch]).permutation(len(x))
@@ -164,11 +193,11 @@ def train_epoch(model, optimizer, x, y, weight, args, epoch):
     correct = 0
     beta = torch.distributions.Beta(args.mixup, args.mixup) if args.mixup > 0 else None
     for a, b in batches(len(x), args.batch_size):
-        idx = order[a:b]
-        xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
+        idx = torch.from_numpy(order[a:b]).to(x.device)
+        xb, yb = x[idx], y[idx]
         if beta is not None:
             lam = float(beta.sample())
-            perm = torch.randperm(len(idx))
+            perm = torch.randperm(len(idx)).to(x.device)
             logits = model(lam * xb + (1 - lam) * xb[perm])
             l1, w1 = weighted_ce_sum(logits, yb, weight)
             l2, w2 = weighted_ce_sum(logits, yb[perm], weight)
@@ -179,7 +208,7 @@ def train_epoch(model, optimizer, x, y, weight, args, epoch):
         optimizer.zero_grad(set_to_none=True)
         (loss / wsum).backward()
         optimizer.step()
-        loss_sum += float(loss)
+        loss_sum += float(loss.detach())
         w_sum += float(wsum)
         correct += int((logits.argmax(1) == yb).sum())  # against the primary labels under mixup
     return loss_sum / w_sum, correct / len(x)
@@ -242,7 +271,8 @@ def _fmt_hms(seconds):
 def run(argv=None):
     sitting_start = time.time()
     args = parse_args(argv)
-    setup_determinism(args.seed, args.threads)
+    setup_determinism(args.seed, args.threads, args.device)
+    device = torch.device(args.device)
     ckpt_path = os.path.join(args.out, "checkpoint.pt")
     if os.path.exists(ckpt_path) and not (args.resume or args.overwrite):
         log(f"error: {ckpt_path} exists; pass --resume to continue it or --overwrite to start again")
@@ -264,10 +294,10 @@ def run(argv=None):
     scaler = D.StandardScaler.fit(ds.features[tr])  # train rows only
     x_all = scaler.transform(ds.features)
     y_all = ds.labels
-    x_tr, y_tr = x_all[tr], y_all[tr]
+    x_tr, y_tr = torch.from_numpy(x_all[tr]).to(device), torch.from_numpy(y_all[tr]).to(device)
     x_va, y_va = x_all[va], y_all[va]
-    weights_np, train_counts = D.class_weights(y_tr, N_CLASSES)
-    weight = torch.tensor(weights_np, dtype=torch.float32) if args.class_weights else None
+    weights_np, train_counts = D.class_weights(y_all[tr], N_CLASSES)
+    weight = torch.tensor(weights_np, dtype=torch.float32, device=device) if args.class_weights else None
     log(f"data: {len(ds)} rows, train {len(tr)} / validation {len(va)} / test {len(te)}"
         f"{' (validation = test)' if np.array_equal(np.sort(va), np.sort(te)) else ''}; "
         f"train class counts {train_counts.tolist()}; loaded in {time.time() - t0:.1f}s")
@@ -277,7 +307,7 @@ def run(argv=None):
     os.makedirs(args.out, exist_ok=True)
 
     # --- model, optimiser, schedule
-    model = build_model(args.arch, augment=args.augment)
+    model = build_model(args.arch, augment=args.augment).to(device)
     optimizer = make_optimizer(args, model)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode="min", factor=args.lr_factor, patience=args.lr_patience, min_lr=args.min_lr)
@@ -285,11 +315,13 @@ def run(argv=None):
     fingerprint = {"features": data_hash, "split": split_hash}
     state = {
         "epoch": 0, "history": [], "best_val_loss": math.inf, "best_epoch": 0, "best_state": None,
-        "bad_epochs": 0, "wall_seconds": 0.0, "sittings": 0,
+        "bad_epochs": 0, "wall_seconds": 0.0, "sittings": 0, "trained_on": [],
     }
+    weights_only = False
 
     if args.resume and os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path, map_location="cpu")
+        # Our own file, with numpy RNG states in it (torch >= 2.6 would refuse it by default).
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
         diffs = [f"{k}: checkpoint {ckpt['settings'].get(k)!r}, now {settings[k]!r}"
                  for k in FIXED_SETTINGS if ckpt["settings"].get(k) != settings[k]]
         diffs += [f"{k} differs from the checkpoint's" for k in fingerprint if ckpt["fingerprint"][k] != fingerprint[k]]
@@ -297,12 +329,19 @@ def run(argv=None):
             log("error: cannot resume, the run's settings changed:\n  " + "\n  ".join(diffs))
             return 1
         model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        np.random.set_state(ckpt["rng"]["numpy"])
-        random.setstate(ckpt["rng"]["python"])
+        state.setdefault("trained_on", [])
+        # A checkpoint rebuilt by portable_checkpoint.py carries the kept weights and the
+        # bookkeeping only (no optimiser state, no RNG states): it can be finished, not continued.
+        weights_only = bool(ckpt.get("weightsOnly"))
+        if not weights_only:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            torch.set_rng_state(ckpt["rng"]["torch"])
+            np.random.set_state(ckpt["rng"]["numpy"])
+            random.setstate(ckpt["rng"]["python"])
+            if device.type == "cuda" and "cuda" in ckpt["rng"]:
+                torch.cuda.set_rng_state(ckpt["rng"]["cuda"])
         log(f"resumed from {ckpt_path} after epoch {state['epoch']} "
             f"(best epoch {state['best_epoch']}, val loss {state['best_val_loss']:.4f})")
     elif args.resume:
@@ -310,10 +349,16 @@ def run(argv=None):
 
     n_keras = keras_param_count(model)
     log(f"model: {args.arch}, {n_keras:,} parameters (Keras count; {trainable_param_count(model):,} trainable); "
-        f"optimizer {args.optimizer} lr {args.lr:g}; batch {args.batch_size}; threads {args.threads}")
+        f"optimizer {args.optimizer} lr {args.lr:g}; batch {args.batch_size}; threads {args.threads}; "
+        f"device {device_description(args.device)}")
 
     def finished():
         return stop_reason(state, args.epochs, args.patience)
+
+    if weights_only and finished() is None:
+        log(f"error: {ckpt_path} holds the kept weights only (rebuilt from a portable checkpoint), so it can be "
+            f"finished but not trained further; it stopped after epoch {state['epoch']}: pass --epochs {state['epoch']}")
+        return 1
 
     if finished() is None:
         # Outputs of an earlier, shorter run in OUT would be stale from here on.
@@ -325,12 +370,14 @@ def run(argv=None):
     stopped = finished()
     if stopped is None:
         state["sittings"] += 1  # a sitting counts when it trains
+        state["trained_on"].append({"device": device_description(args.device), "torch": torch.__version__,
+                                    "threads": args.threads, "fromEpoch": state["epoch"] + 1})
     while stopped is None:
         epoch = state["epoch"] + 1
         t_epoch = time.time()
         train_loss, train_acc = train_epoch(model, optimizer, x_tr, y_tr, weight, args, epoch)
         t_train = time.time() - t_epoch
-        val_loss, val_pred, _ = evaluate(model, x_va, y_va, weight)
+        val_loss, val_pred, _ = evaluate(model, x_va, y_va, weight, device=device)
         val_m = classification_metrics(y_va, val_pred, ds.label_names)
         lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
         scheduler.step(val_loss)
@@ -343,11 +390,13 @@ def run(argv=None):
             "valLoss": val_loss, "valAccuracy": val_m["accuracy"], "valUa": val_m["ua"],
             "lr": lr, "seconds": seconds, "trainSamplesPerSecond": len(tr) / t_train,
         })
+        rng = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+        if device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state()
         save_checkpoint(ckpt_path, {
             "format": CHECKPOINT_FORMAT, "settings": settings, "fingerprint": fingerprint,
             "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "state": state,
-            "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+            "state": state, "rng": rng,
         })
         log(f"epoch {epoch}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  |  "
             f"val loss {val_loss:.4f} acc {val_m['accuracy']:.4f} UA {val_m['ua']:.4f}{' *' if improved else '  '}  |  "
@@ -364,18 +413,24 @@ def run(argv=None):
     sittings = f" over {state['sittings']} sittings" if state["sittings"] > 1 else ""
     log(f"training done: {stopped} after {state['epoch']} epochs; best epoch {state['best_epoch']} "
         f"(val loss {state['best_val_loss']:.4f}); {_fmt_hms(state['wall_seconds'])} of training{sittings}")
+    if not args.finalize:
+        log(f"--no-finalize: {ckpt_path} saved; run again with --resume to evaluate and export")
+        return 0
     return finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_np, train_counts,
-                    model, state, stopped, n_keras, data_hash, sitting_start)
+                    model, state, stopped, n_keras, data_hash, sitting_start, device)
 
 
 def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_np, train_counts,
-             model, state, stopped, n_keras, data_hash, sitting_start):
+             model, state, stopped, n_keras, data_hash, sitting_start, device):
     tr, va, te = split["train"], split["validation"], split["test"]
     model.load_state_dict(state["best_state"])
     model.eval()
 
-    val_loss, val_pred, _ = evaluate(model, x_all[va], y_all[va], weight)
-    test_loss, test_pred, _ = evaluate(model, x_all[te], y_all[te], weight)
+    val_loss, val_pred, _ = evaluate(model, x_all[va], y_all[va], weight, device=device)
+    if np.array_equal(va, te):  # the leaky `seed` protocol: the same rows, evaluated once
+        test_loss, test_pred = val_loss, val_pred
+    else:
+        test_loss, test_pred, _ = evaluate(model, x_all[te], y_all[te], weight, device=device)
     test_m = classification_metrics(y_all[te], test_pred, ds.label_names)
     test_m["loss"] = test_loss
     val_m = classification_metrics(y_all[va], val_pred, ds.label_names)
@@ -390,7 +445,8 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
         f"({test_m['count']} rows)" + "".join(
             f"; {ch} WA {m['accuracy']:.4f} UA {m['ua']:.4f}" for ch, m in by_channel.items()))
 
-    # --- artefacts
+    # --- artefacts (on the CPU, whatever trained the model)
+    model.cpu()
     onnx_path = os.path.join(args.out, "model.onnx")
     E.export_onnx(model, onnx_path)
     sig = E.onnx_signature(onnx_path)
@@ -402,7 +458,8 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
     E.write_reference(os.path.join(args.out, "reference.json"), model, x_all[ref_rows], ds.features[ref_rows], ref_rows,
                       [ds.rows[i].get("clipId") for i in ref_rows], y_all[ref_rows], ds.label_names)
     speed = {"trainSamplesPerSecond": float(np.median([h["trainSamplesPerSecond"] for h in state["history"]])),
-             "trainThreads": args.threads}
+             "trainThreads": args.threads,
+             "trainDevices": sorted({t["device"] for t in state.get("trained_on", [])})}
     if args.bench:
         speed["inferenceMsPerClip1Thread"] = bench_inference(model)
         log("inference, 1 thread: " + ", ".join(f"{k} {v:.3f} ms/clip"
@@ -434,6 +491,7 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
         "stoppedReason": stopped,
         "wallSeconds": state["wall_seconds"],
         "sittings": state["sittings"],
+        "trainedOn": state.get("trained_on", []),
         "speed": speed,
         "history": state["history"],
         "validation": val_m,

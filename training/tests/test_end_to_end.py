@@ -11,6 +11,7 @@ import torch
 
 from _helpers import run_trainer
 from ser_train import export as E
+from ser_train import portable
 from ser_train.models import build_model
 from ser_train.synthetic import make_actor_split, make_dataset
 from ser_train.trainer import EXIT_TIME_BUDGET
@@ -127,6 +128,46 @@ class SerCnnEndToEnd(unittest.TestCase):
         code, log = run_trainer(self.common + ["--out", out, "--resume"])
         self.assertEqual(code, 0, log)
         self.assertNotIn("epoch 4", log)
+
+    def test_no_finalize_then_resume(self):
+        out = os.path.join(self.tmp, "no-finalize")
+        code, log = run_trainer(self.common + ["--out", out, "--no-finalize", "--device", "auto"])
+        self.assertEqual(code, 0, log)
+        self.assertTrue(os.path.isfile(os.path.join(out, "checkpoint.pt")))
+        self.assertFalse(os.path.exists(os.path.join(out, "model.onnx")))
+        code, log = run_trainer(self.common + ["--out", out, "--resume"])
+        self.assertEqual(code, 0, log)
+        a = _read_json(os.path.join(self.out, "reference.json"))
+        b = _read_json(os.path.join(out, "reference.json"))
+        self.assertEqual(a["probabilities"], b["probabilities"])
+        report = _read_json(os.path.join(out, "train-report.json"))
+        self.assertEqual([t["device"] for t in report["trainedOn"]], ["cpu"])  # no GPU in the tests
+
+    def test_portable_checkpoint_finishes_elsewhere(self):
+        packed = os.path.join(self.tmp, "packed")
+        doc = portable.pack(os.path.join(self.out, "checkpoint.pt"), packed, part_bytes=100_000)
+        self.assertGreater(len(doc["parts"]), 1)
+        self.assertTrue(all(p["bytes"] <= 100_000 for p in doc["parts"]))
+        out = os.path.join(self.tmp, "unpacked")
+        portable.unpack(packed, os.path.join(out, "checkpoint.pt"))
+        code, log = run_trainer(self.common + ["--out", out, "--resume"])
+        self.assertEqual(code, 0, log)
+        a = _read_json(os.path.join(self.out, "train-report.json"))
+        b = _read_json(os.path.join(out, "train-report.json"))
+        self.assertEqual(_without_timing(a["history"]), _without_timing(b["history"]))
+        self.assertEqual(a["test"], b["test"])
+        ra = _read_json(os.path.join(self.out, "reference.json"))
+        rb = _read_json(os.path.join(out, "reference.json"))
+        self.assertEqual(ra["probabilities"], rb["probabilities"])
+        # The weights-only checkpoint cannot be trained further ...
+        code, log = run_trainer(self.common + ["--out", out, "--resume", "--epochs", "4"])
+        self.assertEqual(code, 1)
+        self.assertIn("--epochs 3", log)
+        # ... and a damaged part is caught.
+        with open(os.path.join(packed, doc["parts"][0]["file"]), "r+b") as f:
+            f.write(b"\x00\x01")
+        with self.assertRaises(ValueError):
+            portable.read_weights(packed)
 
 
 class SeedCnnEndToEnd(unittest.TestCase):
