@@ -160,17 +160,24 @@ describe('Prometheus and the Grafana dashboards', () => {
 
   it('every scrape target is up and every panel query returns data after traffic', async () => {
     const started = Date.now();
-    await traffic(0);
-    // Series born in the first round get a second sample, so rates and quantiles are defined.
-    await new Promise((r) => setTimeout(r, 2_500));
-    await traffic(1);
     const url = prometheus!.url;
-    // Scraped after the last of it: both jobs' items and both webhooks are in.
-    await waitFor('the last traffic scraped', 20_000, async () => {
-      const [delivered] = await instantQuery(url, 'sum(ser_webhook_deliveries_total{outcome="delivered"})');
-      const [items] = await instantQuery(url, 'sum(ser_batch_items_total{outcome=~"succeeded|failed"})');
-      return Number(delivered?.value[1]) >= 2 && Number(items?.value[1]) >= 6 ? true : undefined;
+    const scraped = async (delivered: number, items: number) => {
+      const [d] = await instantQuery(url, 'sum(ser_webhook_deliveries_total{outcome="delivered"})');
+      const [i] = await instantQuery(url, 'sum(ser_batch_items_total{outcome=~"succeeded|failed"})');
+      return Number(d?.value[1]) >= delivered && Number(i?.value[1]) >= items ? true : undefined;
+    };
+    // Every target scraped once before any traffic, then the first round scraped before the
+    // second is sent: each series has samples on both sides of an increase, whatever the
+    // machine's load, so rates and quantiles are defined.
+    await waitFor('every target scraped', 30_000, async () => {
+      const up = await instantQuery(url, 'up == 1');
+      return up.length >= jobs.length ? true : undefined;
     });
+    await traffic(0);
+    await waitFor('the first round scraped', 20_000, () => scraped(1, 3));
+    await traffic(1);
+    // Scraped after the last of it: both jobs' items and both webhooks are in.
+    await waitFor('the last traffic scraped', 20_000, () => scraped(2, 6));
     await new Promise((r) => setTimeout(r, 2_000));
 
     const targets = await activeTargets(url);
