@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './client.js';
 import { decodeTimeCursor, encodeCursor } from './cursor.js';
-import { predictionValues } from './predictions.js';
+import { predictionParameters } from './predictions.js';
 import type { RecordingAudio } from './recordings.js';
 import type { JobRow, JobStatus, Outcome, Page, RecordingInput } from './types.js';
 
@@ -128,7 +128,6 @@ export async function recordJobItemOutcome(
   /** What decoding learnt of the recording, stored with it in the same statement. */
   audio?: RecordingAudio | null,
 ): Promise<RecordedOutcome> {
-  const v = predictionValues(outcome);
   const { rows } = await db.pool.query<{
     inserted: number;
     id: string;
@@ -153,21 +152,7 @@ export async function recordJobItemOutcome(
       item.jobId,
       item.position,
       item.filename,
-      v.modelName,
-      v.modelVersion,
-      v.emotion,
-      v.confidence,
-      v.neutral,
-      v.calm,
-      v.happy,
-      v.sad,
-      v.angry,
-      v.fearful,
-      v.disgust,
-      v.surprised,
-      v.timings,
-      v.errorCode,
-      v.error,
+      ...predictionParameters(outcome),
       item.correlationId ?? null,
     ],
   });

@@ -52,6 +52,32 @@ function toRow(row: Row): PredictionRow {
 }
 
 /** Stores a single-file prediction (not part of a batch job). */
+/**
+ * The fifteen prediction columns as SQL parameters, in the order the raw statements
+ * list them: model_name, model_version, emotion, confidence, the eight probabilities,
+ * timings, error_code, error.
+ */
+export function predictionParameters(outcome: Outcome): unknown[] {
+  const v = predictionValues(outcome);
+  return [
+    v.modelName,
+    v.modelVersion,
+    v.emotion,
+    v.confidence,
+    v.neutral,
+    v.calm,
+    v.happy,
+    v.sad,
+    v.angry,
+    v.fearful,
+    v.disgust,
+    v.surprised,
+    v.timings,
+    v.errorCode,
+    v.error,
+  ];
+}
+
 export async function createPrediction(
   db: Db,
   item: { recordingId: string; filename: string; correlationId?: string | null },
@@ -154,7 +180,6 @@ export async function recordSinglePrediction(
   outcome: Outcome,
   correlationId: string | null,
 ): Promise<{ id: string }> {
-  const v = predictionValues(outcome);
   const id = randomUUID();
   await db.pool.query({
     name: 'record-single-prediction',
@@ -180,21 +205,7 @@ export async function recordSinglePrediction(
       recording.channels ?? null,
       recording.format ?? null,
       id,
-      v.modelName,
-      v.modelVersion,
-      v.emotion,
-      v.confidence,
-      v.neutral,
-      v.calm,
-      v.happy,
-      v.sad,
-      v.angry,
-      v.fearful,
-      v.disgust,
-      v.surprised,
-      v.timings,
-      v.errorCode,
-      v.error,
+      ...predictionParameters(outcome),
       correlationId,
     ],
   });
