@@ -33,6 +33,6 @@ export {
   streamJobResults,
   streamPredictions,
 } from './predictions.js';
-export { createRecording, getRecording, type RecordingAudio, updateRecordingAudio } from './recordings.js';
+export { createRecording, getRecording, type RecordingAudio } from './recordings.js';
 export { DEFAULT_DATABASE_URL, databaseSettings } from './settings.js';
 export type { JobRow, JobStatus, Outcome, Page, PredictionRow, RecordingInput, RecordingRow } from './types.js';

@@ -17,7 +17,3 @@ export interface RecordingAudio {
   channels: number;
   format: string;
 }
-
-export async function updateRecordingAudio(db: Db, id: string, audio: RecordingAudio): Promise<void> {
-  await db.recording.update({ where: { id }, data: audio });
-}

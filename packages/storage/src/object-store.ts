@@ -23,7 +23,8 @@ export interface StoredObject {
   contentType: string;
 }
 
-const PART_SIZE = 5 * 1024 * 1024;
+/** Multipart uploads go up in parts of this size; a stream that ends within one part goes up whole. */
+export const PART_SIZE = 5 * 1024 * 1024;
 
 export class ObjectStore {
   private readonly client: Client;

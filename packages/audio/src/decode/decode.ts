@@ -82,7 +82,6 @@ function sniff(bytes: Uint8Array): AudioFormat {
 export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOptions, 'maxSeconds'> = {}): Promise<DecodedChannels> {
   const format = sniff(bytes);
   if (format === 'wav') return fromWav(bytes, format, format, options.maxSeconds);
-  let flacBits = 0;
   let flacFrames = 0;
   if (format === 'flac') {
     const flac = flacIntegers(bytes, options.maxSeconds);
@@ -90,12 +89,8 @@ export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOpti
       const channelData = flac.channelData.map((c) => integersToFloats(c, flac.bitsPerSample));
       return { format, codec: format, sampleRate: flac.sampleRate, channelData };
     }
-    const info = readFlacInfo(bytes);
-    if (!info) throw new AudioError('INVALID_HEADER', 'FLAC file has no valid STREAMINFO block');
-    if (info.sampleRate === 0) throw new AudioError('INVALID_HEADER', 'FLAC header has a sample rate of 0 Hz');
-    if (info.totalFrames > 0) checkLength(info.totalFrames, info.sampleRate, options.maxSeconds);
-    flacBits = info.bitsPerSample;
-    flacFrames = info.totalFrames;
+    // Over 24 bits: the codec decodes it (flacIntegers has checked the header).
+    flacFrames = readFlacInfo(bytes)?.totalFrames ?? 0;
   }
   let decoded: { channelData: Float32Array[]; sampleRate: number };
   try {
@@ -119,7 +114,6 @@ export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOpti
       `FLAC stream ends after ${(frames / sampleRate).toFixed(3)} s of the ${(flacFrames / sampleRate).toFixed(3)} s its header announces`,
     );
   }
-  if (flacBits > 0 && flacBits <= 24) for (const c of channelData) toIntegerGrid(c, flacBits);
   return { format, codec: format, sampleRate, channelData };
 }
 
@@ -228,15 +222,4 @@ function checkLength(frames: number, sampleRate: number, maxSeconds: number | un
   if (maxSeconds !== undefined && seconds > maxSeconds) {
     throw new AudioError('TOO_LONG', `the recording is ${seconds.toFixed(1)} s long; the limit is ${maxSeconds} s`);
   }
-}
-
-/**
- * The FLAC codec scales integers by 1/(2^(b-1) - 1); libsndfile (and so librosa)
- * by 1/2^(b-1). Snap back to the integer grid and rescale so FLAC decodes exactly
- * as soundfile reads it.
- */
-function toIntegerGrid(samples: Float32Array, bits: number): void {
-  const full = 2 ** (bits - 1);
-  const codec = full - 1;
-  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(samples[i] * codec) / full;
 }

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import type { AudioFormat } from '@ser/audio';
 import { SUPPORTED_FORMATS } from '@ser/audio';
-import type { ObjectStore } from '@ser/storage';
+import { type ObjectStore, PART_SIZE } from '@ser/storage';
 import { ApiError } from '../errors.js';
 import { contentTypeOf, SNIFF_BYTES, sniffAudio } from './content-type.js';
 import { sanitizeFilename } from './filename.js';
@@ -64,8 +64,8 @@ export interface StoreUploadOptions {
   keepBody?: boolean;
 }
 
-/** Up to this size a file is read whole before it is stored: the store's client would buffer it anyway (one part). */
-export const SMALL_FILE_BYTES = 5 * 1024 * 1024;
+/** Up to one part a file is read whole before it is stored: the store's client would buffer it anyway. */
+const SMALL_FILE_BYTES = PART_SIZE;
 
 /** Counts and hashes what flows through. */
 class Digest {
