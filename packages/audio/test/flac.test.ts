@@ -56,6 +56,10 @@ describe('TypeScript FLAC decoder', () => {
       ['-f', 'lavfi', '-i', 'anoisesrc=d=1:c=pink:a=0.3', '-ac', '2', '-ar', '48000', '-sample_fmt', 's32', '-bits_per_raw_sample', '24'],
     ],
     ['mono 8 kHz, highest compression', ['-f', 'lavfi', '-i', 'sine=f=300:d=2', '-ar', '8000', '-compression_level', '12']],
+    [
+      'RAVDESS song, highest compression (LPC orders up to 32)',
+      ['-i', join(RAVDESS, 'Audio_Song_Actors_01-24/Actor_01/03-02-01-01-01-01-01.flac'), '-compression_level', '12'],
+    ],
     ['silence (constant subframes)', ['-f', 'lavfi', '-i', 'anullsrc=r=22050:cl=mono', '-t', '1']],
     ['6 channels', ['-f', 'lavfi', '-i', 'anoisesrc=d=0.5:a=0.2', '-ac', '6', '-ar', '16000']],
   ] as const) {
