@@ -12,7 +12,8 @@ FRAMES = 108
 N_MFCC = 20
 N_CLASSES = 8
 
-ARCHS = ("seed-cnn", "ser-cnn")
+ARCHS = ("seed-cnn", "ser-cnn", "ser-cnn-ensemble")
+ENSEMBLE_MEMBERS = 3
 
 
 def _keras_same_pool_pads(length, kernel, stride):
@@ -176,6 +177,30 @@ class SerCnn(nn.Module):
         return self.classifier(self.dropout(x))
 
 
+class SerCnnEnsemble(nn.Module):
+    """Several independently initialised SerCnn members trained side by side.
+
+    In training mode the members' logits come back stacked, [members, B, 8], so each
+    member is trained on its own loss (they share batches, not gradients). In eval
+    mode the output is the log of the members' mean probability: its softmax is
+    exactly that mean, which is what is exported and served."""
+
+    def __init__(self, members=ENSEMBLE_MEMBERS, augment=True):
+        super().__init__()
+        self.members = nn.ModuleList(SerCnn(augment=augment) for _ in range(members))
+
+    def forward(self, x):
+        logits = torch.stack([m(x) for m in self.members])
+        if self.training:
+            return logits
+        return torch.logsumexp(F.log_softmax(logits, dim=2), dim=0) - math.log(len(self.members))
+
+
+def mean_logits(logits):
+    """Training output of any architecture as one [B, 8] score per row (for accuracy)."""
+    return logits.mean(dim=0) if logits.dim() == 3 else logits
+
+
 class ProbabilityModel(nn.Module):
     """Wraps a logits model with the softmax: what is exported and served."""
 
@@ -192,6 +217,8 @@ def build_model(arch, augment=True):
         return SeedCnn()
     if arch == "ser-cnn":
         return SerCnn(augment=augment)
+    if arch == "ser-cnn-ensemble":
+        return SerCnnEnsemble(augment=augment)
     raise ValueError(f"unknown arch {arch!r} (expected one of {', '.join(ARCHS)})")
 
 

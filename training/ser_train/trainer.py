@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from . import data as D
 from . import export as E
 from .metrics import classification_metrics
-from .models import ARCHS, build_model, keras_param_count, trainable_param_count, N_CLASSES, VECTOR_LENGTH
+from .models import ARCHS, build_model, mean_logits, keras_param_count, trainable_param_count, N_CLASSES, VECTOR_LENGTH
 
 REPORT_FORMAT = "ser-train-report/1"
 CHECKPOINT_FORMAT = "ser-checkpoint/1"
@@ -28,6 +28,7 @@ ARCH_DEFAULTS = {
     "seed-cnn": {"class_weights": False, "epochs": 50, "mixup": 0.0},
     # mixup 0.2 gave +2.5 points of UA (each of 3 speaker-independent dev folds within actors 1-20).
     "ser-cnn": {"class_weights": True, "epochs": 80, "mixup": 0.2},
+    "ser-cnn-ensemble": {"class_weights": True, "epochs": 80, "mixup": 0.2},
 }
 
 # Settings that define the training run: --resume refuses a checkpoint made with others.
@@ -162,8 +163,13 @@ def make_optimizer(args, model):
 
 def weighted_ce_sum(logits, y, weight):
     """Sum of per-row (weighted) cross-entropy and sum of the weights, so that
-    losses over several batches combine exactly as one batch would."""
-    losses = F.cross_entropy(logits, y, reduction="none")
+    losses over several batches combine exactly as one batch would. Stacked
+    ensemble logits [members, B, C] give each row its members' mean loss."""
+    if logits.dim() == 3:
+        k, b, c = logits.shape
+        losses = F.cross_entropy(logits.reshape(k * b, c), y.repeat(k), reduction="none").reshape(k, b).mean(0)
+    else:
+        losses = F.cross_entropy(logits, y, reduction="none")
     w = weight[y] if weight is not None else torch.ones_like(losses)
     return (losses * w).sum(), w.sum()
 
@@ -210,7 +216,7 @@ def train_epoch(model, optimizer, x, y, weight, args, epoch):
         optimizer.step()
         loss_sum += float(loss.detach())
         w_sum += float(wsum)
-        correct += int((logits.argmax(1) == yb).sum())  # against the primary labels under mixup
+        correct += int((mean_logits(logits).argmax(1) == yb).sum())  # against the primary labels under mixup
     return loss_sum / w_sum, correct / len(x)
 
 
@@ -444,6 +450,17 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
     log(f"test: WA {test_m['accuracy']:.4f}  UA {test_m['ua']:.4f}  macro-F1 {test_m['macroF1']:.4f}  "
         f"({test_m['count']} rows)" + "".join(
             f"; {ch} WA {m['accuracy']:.4f} UA {m['ua']:.4f}" for ch, m in by_channel.items()))
+    # An ensemble's members on their own: what the ensemble adds over any one of them.
+    members = []
+    for k, member in enumerate(getattr(model, "members", [])):
+        _, pred, _ = evaluate(member, x_all[te], y_all[te], weight, device=device)
+        m = {"test": classification_metrics(y_all[te], pred, ds.label_names)}
+        for ch in ("speech", "song"):
+            sel = channels == ch
+            if sel.any():
+                m[ch] = classification_metrics(y_all[te][sel], pred[sel], ds.label_names)
+        members.append({k2: {"accuracy": v["accuracy"], "ua": v["ua"]} for k2, v in m.items()})
+        log(f"  member {k + 1}: " + "; ".join(f"{k2} WA {v['accuracy']:.4f} UA {v['ua']:.4f}" for k2, v in m.items()))
 
     # --- artefacts (on the CPU, whatever trained the model)
     model.cpu()
@@ -497,6 +514,7 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
         "validation": val_m,
         "test": test_m,
         "testByChannel": by_channel,
+        "members": members or None,
         "scaler": {"mean": scaler.mean.tolist(), "scale": scaler.scale.tolist()},
         "onnx": {"file": "model.onnx", "bytes": os.path.getsize(onnx_path), "sha256": sha256_file(onnx_path),
                  "opset": io_sig["opset"], "input": io_sig["input"], "output": io_sig["output"], "opTypes": sig["opTypes"]},

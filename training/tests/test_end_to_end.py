@@ -170,6 +170,32 @@ class SerCnnEndToEnd(unittest.TestCase):
             portable.read_weights(packed)
 
 
+class SerCnnEnsembleEndToEnd(unittest.TestCase):
+    def test_tiny_training_export_and_member_figures(self):
+        with tempfile.TemporaryDirectory(prefix="ser-train-test-") as tmp:
+            data = os.path.join(tmp, "data")
+            rows = make_dataset(data, clips_per_actor=8)
+            split = os.path.join(tmp, "split.json")
+            make_actor_split(split, rows)
+            out = os.path.join(tmp, "out")
+            code, log = run_trainer(["--data", data, "--split", split, "--arch", "ser-cnn-ensemble", "--out", out,
+                                     "--epochs", "2", "--batch-size", "32", "--no-bench", "--threads", "1"])
+            self.assertEqual(code, 0, log)
+            report = _read_json(os.path.join(out, "train-report.json"))
+            self.assertEqual(report["arch"], "ser-cnn-ensemble")
+            self.assertEqual(report["onnx"]["output"]["shape"], ["batch", 8])
+            self.assertEqual(len(report["members"]), 3)
+            for member in report["members"]:
+                self.assertTrue(0.0 <= member["test"]["ua"] <= 1.0)
+                self.assertEqual(set(member), {"test", "speech", "song"})
+            # Train loss is the members' mean loss, validation loss the ensemble's: both finite.
+            self.assertTrue(all(np.isfinite(h["trainLoss"]) and np.isfinite(h["valLoss"]) for h in report["history"]))
+            ref = _read_json(os.path.join(out, "reference.json"))
+            model, _ = E.load_model_file(os.path.join(out, "model.pt"))
+            x = np.array(ref["inputs"], dtype=np.float32)
+            self.assertTrue(np.array_equal(E.predict_proba(model, x), np.array(ref["probabilities"], dtype=np.float32)))
+
+
 class SeedCnnEndToEnd(unittest.TestCase):
     def test_tiny_training_and_export(self):
         with tempfile.TemporaryDirectory(prefix="ser-train-test-") as tmp:

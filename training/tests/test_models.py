@@ -5,8 +5,8 @@ import torch.nn.functional as F
 
 from _helpers import TRAINING_DIR  # noqa: F401  (puts ser_train on sys.path)
 from ser_train.models import (
-    KerasSameMaxPool1d, SeedCnn, SerCnn, ProbabilityModel, _keras_same_pool_pads, build_model,
-    keras_param_count, to_channels,
+    ENSEMBLE_MEMBERS, KerasSameMaxPool1d, SeedCnn, SerCnn, SerCnnEnsemble, ProbabilityModel,
+    _keras_same_pool_pads, build_model, keras_param_count, to_channels,
 )
 
 
@@ -73,9 +73,31 @@ class SerCnnTest(unittest.TestCase):
         self.assertFalse(torch.equal(c, d))
 
 
+class SerCnnEnsembleTest(unittest.TestCase):
+    def test_members_are_independent_ser_cnns(self):
+        torch.manual_seed(0)
+        m = SerCnnEnsemble()
+        self.assertEqual(len(m.members), ENSEMBLE_MEMBERS)
+        self.assertEqual(keras_param_count(m), ENSEMBLE_MEMBERS * keras_param_count(SerCnn()))
+        w = [member.classifier.weight for member in m.members]
+        self.assertFalse(torch.equal(w[0], w[1]))  # initialised independently
+
+    def test_training_stacks_logits_and_serving_averages_probabilities(self):
+        torch.manual_seed(0)
+        m = SerCnnEnsemble()
+        x = torch.randn(5, 2376)
+        m.train()
+        self.assertEqual(tuple(m(x).shape), (ENSEMBLE_MEMBERS, 5, 8))
+        m.eval()
+        with torch.no_grad():
+            served = ProbabilityModel(m)(x)
+            mean = torch.stack([torch.softmax(member(x), dim=1) for member in m.members]).mean(0)
+        self.assertTrue(torch.allclose(served, mean, atol=1e-6), (served - mean).abs().max())
+
+
 class ProbabilityModelTest(unittest.TestCase):
     def test_shapes_and_softmax(self):
-        for arch in ("seed-cnn", "ser-cnn"):
+        for arch in ("seed-cnn", "ser-cnn", "ser-cnn-ensemble"):
             m = ProbabilityModel(build_model(arch)).eval()
             with torch.no_grad():
                 p = m(torch.randn(3, 2376))

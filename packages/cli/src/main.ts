@@ -14,7 +14,7 @@ Usage:
   ser dataset --corpus DIR --out DIR [--augment noise,pitch,pitch+noise,...] [--actors 1-20] [--channel speech|song]
       Feature set for training: every clip (and its augmented copies) through the serving
       feature extractor, written as features.f32 + meta.json. Progress on stderr.
-  ser train --data DATASET --protocol NAME [--fold K|all] --arch seed-cnn|ser-cnn --out DIR [-- train.py options]
+  ser train --data DATASET --protocol NAME [--fold K|all] --arch seed-cnn|ser-cnn|ser-cnn-ensemble --out DIR [-- train.py options]
       Splits the feature set by the protocol, trains with PyTorch (/usr/bin/python3 training/train.py),
       checks ONNX against PyTorch, evaluates through the serving path, writes manifest.json.
   ser eval --model DIR --data CORPUS --protocol holdout-21-24|actor-6fold|utterance [--fold K] [--json]

@@ -11,7 +11,7 @@ import { train } from '@ser/training';
 import { CliError } from '../errors.js';
 import { evaluateModel } from './evaluate.js';
 
-const USAGE = `usage: ser train --data DATASET --protocol seed|utterance|actor-6fold|holdout-21-24 [--fold K|all] --arch seed-cnn|ser-cnn --out DIR
+const USAGE = `usage: ser train --data DATASET --protocol seed|utterance|actor-6fold|holdout-21-24 [--fold K|all] --arch seed-cnn|ser-cnn|ser-cnn-ensemble --out DIR
                  [--name NAME] [--version V] [--augmentations a,b] [--corpus DIR] [--corpus-48k DIR] [-- train.py options]`;
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
