@@ -132,7 +132,7 @@ describe('Classify', () => {
     const { probabilities: expected, source } = await directPath(direct, CLIP_22K);
     expect(maxDiff(res.probabilities, expected)).toBeLessThanOrEqual(1e-5);
     const best = expected.indexOf(Math.max(...expected));
-    expect(res).toMatchObject({ model: { name: 'ser-default', version: '1.0.0' }, labels: direct.manifest.labels });
+    expect(res).toMatchObject({ model: { name: 'ser-default', version: direct.manifest.version }, labels: direct.manifest.labels });
     expect([res.emotion, res.confidence]).toEqual([direct.manifest.labels[best], res.probabilities[best]]);
     expect(res.audio).toEqual({ durationSeconds: source.totalFrames / 22050, sampleRate: 22050, channels: 1, format: 'flac' });
     expect(res.audio?.durationSeconds).toBeCloseTo(3.87, 2);
@@ -186,7 +186,7 @@ describe('Extract', () => {
     expect(Array.from(new Float32Array(new Uint8Array(plain.vector).buffer))).toEqual(Array.from(Float32Array.from(raw)));
     expect([plain.model, plain.scalerDigest]).toEqual([undefined, '']);
     const scaled = await callUnary(client, 'extract', { ...stored('uploads/clip-22k.flac'), scaled: true });
-    expect(scaled.model).toEqual({ name: 'ser-default', version: '1.0.0' });
+    expect(scaled.model).toEqual({ name: 'ser-default', version: direct.manifest.version });
     expect(scaled.scalerDigest).toBe(direct.scalerDigest);
     expect(maxDiff(new Float32Array(new Uint8Array(scaled.vector).buffer), direct.scale([raw]))).toBeLessThanOrEqual(1e-5);
   });
@@ -205,7 +205,7 @@ describe('when inference goes away and comes back', () => {
   });
 
   it('works again after a restart, and follows a model change (new scaler) by fetching the metadata again', async () => {
-    // The same network with a different scaler and version: vectors scaled for 1.0.0 are refused by it.
+    // The same network with a different scaler and version: vectors scaled for the shipped version are refused by it.
     const bundleDir = join(dir, 'bundle-v2');
     const manifest = JSON.parse(await readFile(join(DEFAULT_MODEL_DIR, 'manifest.json'), 'utf8'));
     manifest.version = '1.0.1-test';

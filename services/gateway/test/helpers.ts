@@ -5,6 +5,7 @@
  * model and the real feature extractor, in-process on free ports.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +16,15 @@ import { itemsQueue, producerConnection } from '@ser/queue';
 import { type LocalS3, listLocalS3Keys, ObjectStore, startLocalS3 } from '@ser/storage';
 import type { FastifyInstance } from 'fastify';
 import { loadExtractorConfig, startExtractorServer } from '../../feature-extractor/src/index.js';
-import { loadInferenceConfig, startInferenceServer } from '../../inference/src/index.js';
+import { DEFAULT_MODEL_DIR, loadInferenceConfig, startInferenceServer } from '../../inference/src/index.js';
 import { buildGateway } from '../src/app.js';
 import { type GatewayConfig, loadGatewayConfig } from '../src/config.js';
 import type { GatewayDeps } from '../src/deps.js';
 
 export const RAVDESS = new URL('../../../../shared/ravdess/Audio_Speech_Actors_01-24/', import.meta.url);
 export const clip = (actor: string, name: string) => new URL(`Actor_${actor}/${name}`, RAVDESS);
+/** The version of the shipped model, which the real inference server serves. */
+export const SHIPPED_VERSION: string = JSON.parse(readFileSync(join(DEFAULT_MODEL_DIR, 'manifest.json'), 'utf8')).version;
 
 const silent = createLogger('gateway-test', { level: 'silent' });
 

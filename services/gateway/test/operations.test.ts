@@ -2,7 +2,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createDb } from '@ser/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backends, buildTestApp, type InferenceHandle, startBackends, startInference, type TestApp } from './helpers.js';
+import {
+  type Backends,
+  buildTestApp,
+  type InferenceHandle,
+  SHIPPED_VERSION,
+  startBackends,
+  startInference,
+  type TestApp,
+} from './helpers.js';
 
 let backends: Backends;
 let gw: TestApp;
@@ -73,7 +81,7 @@ describe('GET /v1/models', () => {
     const [model] = res.json().items;
     expect(model).toMatchObject({
       name: 'ser-default',
-      version: '1.0.0',
+      version: SHIPPED_VERSION,
       labels: ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised'],
       inputShape: [-1, 2376],
       featureSpec: { sampleRate: 22050, vectorLength: 2376 },

@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EMOTIONS } from '@ser/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Backends, buildTestApp, clip, multipart, parseCsv, startBackends, type TestApp } from './helpers.js';
+import { type Backends, buildTestApp, clip, multipart, parseCsv, SHIPPED_VERSION, startBackends, type TestApp } from './helpers.js';
 
 let backends: Backends;
 let gw: TestApp;
@@ -42,7 +42,7 @@ describe('POST /v1/predictions', () => {
     expect(res.statusCode, res.body).toBe(200);
     expect(res.headers['x-correlation-id']).toBe('test-corr-42');
     const body = res.json();
-    expect(body).toMatchObject({ filename: CLIP_NAME, model: { name: 'ser-default', version: '1.0.0' } });
+    expect(body).toMatchObject({ filename: CLIP_NAME, model: { name: 'ser-default', version: SHIPPED_VERSION } });
     expect(Object.keys(body.probabilities).sort()).toEqual([...EMOTIONS].sort());
     const values = Object.values(body.probabilities) as number[];
     expect(values.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);

@@ -100,7 +100,11 @@ describe('inference server', () => {
     }
     const expected = await direct.predict(vectors);
     const together = await predict(direct.scale(vectors));
-    expect(together).toMatchObject({ model: { name: 'ser-default', version: '1.0.0' }, rows: 3, labels: direct.manifest.labels });
+    expect(together).toMatchObject({
+      model: { name: 'ser-default', version: direct.manifest.version },
+      rows: 3,
+      labels: direct.manifest.labels,
+    });
     expect(
       maxDiff(
         together.probabilities,
@@ -133,7 +137,7 @@ describe('inference server', () => {
     expect([wrong.code, wrong.reason]).toEqual([status.FAILED_PRECONDITION, 'SCALER_MISMATCH']);
     const other = await rejection(predict(rows(1, 1), { model: { name: 'ser-default', version: '2.0.0' } }));
     expect([other.code, other.reason]).toEqual([status.FAILED_PRECONDITION, 'MODEL_MISMATCH']);
-    expect((await predict(rows(1, 1), { model: { name: 'ser-default', version: '1.0.0' } })).rows).toBe(1);
+    expect((await predict(rows(1, 1), { model: { name: 'ser-default', version: direct.manifest.version } })).rows).toBe(1);
   });
 
   it('refuses input of the wrong size', async () => {
