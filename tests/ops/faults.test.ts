@@ -8,6 +8,7 @@
  * through a TCP proxy this test takes down and brings back, and use a redis-server of
  * their own (AOF, fsync on every write) that this test kills and starts again.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,7 @@ let pgProxy: TcpProxy;
 let redis: RedisServer;
 let db: Db;
 const logs: string[] = [];
+const queuePrefix = `faults-${randomUUID()}`;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ser-faults-'));
@@ -46,7 +48,7 @@ beforeAll(async () => {
     redisUrl: redis.url,
     dataDir,
     ports: 'free',
-    queuePrefix: `faults-${randomUUID()}`,
+    queuePrefix,
     // A database that stops answering is noticed within seconds: connecting and each query give up after these.
     env: { DATABASE_CONNECT_TIMEOUT_MS: '2000', DATABASE_QUERY_TIMEOUT_MS: '3000' },
     serviceEnv: {
@@ -175,6 +177,17 @@ async function expectEveryItemOnce(id: string, files: ClipFile[]): Promise<void>
   });
 }
 
+/**
+ * Attempts each item's queue job spent (BullMQ's `atm`, read from Redis): 1 for an item
+ * that succeeded at its first try, whatever waiting it did for the database.
+ */
+async function attemptsSpent(id: string): Promise<number[]> {
+  const rows = await db.$queryRaw<{ id: string }[]>`SELECT id::text FROM recordings WHERE job_id = ${id}::uuid ORDER BY position`;
+  return rows.map((r) =>
+    Number(execFileSync('redis-cli', ['-u', redis.url, 'HGET', `${queuePrefix}:ser-batch-items:item.${id}.${r.id}`, 'atm']).toString()),
+  );
+}
+
 /** One sample of the batch worker's Prometheus metrics, by name and labels. */
 async function workerMetric(name: string, labels: Record<string, string>): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${platform.ports.metricsWorker}/metrics`)).text();
@@ -296,7 +309,7 @@ describe('faults', { timeout: 150_000 }, () => {
     const [single] = await clips(RAVDESS, 8, 1);
     const id = await submit(files);
     await progressed(id, 2);
-    const retriedBefore = await itemsCounter('retried');
+    const deferredBefore = await itemsCounter('deferred');
 
     const downAt = Date.now();
     await pgProxy.down();
@@ -336,8 +349,8 @@ describe('faults', { timeout: 150_000 }, () => {
       expect(JSON.parse(body), what).toEqual({ error: { code: 'database_unavailable', message: expect.any(String) } });
       expect(ms, what).toBeLessThan(10_000);
     }
-    // The worker keeps retrying its items instead of giving up on them or dying.
-    await waitFor('items to be retried', async () => (await itemsCounter('retried')) > retriedBefore, 30_000, 250);
+    // The worker puts its items back to wait for the database instead of giving up on them or dying.
+    await waitFor('items to wait for the database', async () => (await itemsCounter('deferred')) > deferredBefore, 30_000, 250);
     await sleep(Math.max(0, 4_000 - (Date.now() - downAt)));
     expectAllRunning();
     expect((await jobRow(id)).failed).toBe(0);
@@ -356,6 +369,9 @@ describe('faults', { timeout: 150_000 }, () => {
     );
     expect(job.status).toBe('completed');
     await expectEveryItemOnce(id, files);
+    // Waiting for the database spent none of the items' attempts (10 here): an outage longer than the
+    // retry budget cannot leave a job running for ever with items that could not record their failure.
+    expect(await attemptsSpent(id)).toEqual(files.map(() => 1));
     expect(pids()).toEqual(before);
     expectAllRunning();
   });
@@ -419,6 +435,7 @@ describe('faults', { timeout: 150_000 }, () => {
     );
     expect(job.status).toBe('completed');
     await expectEveryItemOnce(id, files);
+    expect(await attemptsSpent(id)).toEqual(files.map(() => 1));
     expect(pids()).toEqual(before);
     expectAllRunning();
   });

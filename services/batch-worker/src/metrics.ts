@@ -20,7 +20,7 @@ export function createBatchMetrics(registry: Registry): BatchMetrics {
   const metrics: BatchMetrics = {
     items: new Counter({
       name: 'ser_batch_items_total',
-      help: 'Batch items processed, by outcome (succeeded, failed, retried).',
+      help: 'Batch items processed, by outcome (succeeded, failed, retried; deferred: put back to wait for the database).',
       labelNames: ['outcome'],
       registers: [registry],
     }),
@@ -51,7 +51,7 @@ export function createBatchMetrics(registry: Registry): BatchMetrics {
     errors: errorsCounter(registry),
   };
   // Every outcome appears from the first scrape, so rate() sees the first increment.
-  for (const outcome of ['succeeded', 'failed', 'retried']) metrics.items.inc({ outcome }, 0);
+  for (const outcome of ['succeeded', 'failed', 'retried', 'deferred']) metrics.items.inc({ outcome }, 0);
   for (const outcome of ['delivered', 'retried', 'failed', 'refused']) metrics.webhooks.inc({ outcome }, 0);
   return metrics;
 }

@@ -8,6 +8,7 @@
 import {
   type Db,
   getJob,
+  isDatabaseUnavailable,
   itemState,
   markJobRunning,
   type Outcome,
@@ -19,7 +20,7 @@ import { type ClassifyResponse, callUnary, type FeatureExtractorServiceClient, G
 import type { Logger } from '@ser/observability';
 import { type ClassifyItemPayload, JOBS, type WebhookPayload, webhookJobId } from '@ser/queue';
 import { EMOTIONS, type Emotion, isEmotion } from '@ser/shared';
-import { type Job, type Queue, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, type Queue, UnrecoverableError } from 'bullmq';
 import type { BatchMetrics } from './metrics.js';
 
 export interface ItemDeps {
@@ -34,7 +35,13 @@ export interface ItemDeps {
 /** Errors no retry can cure: the file is not audio we can read, or it is gone. */
 const PERMANENT = new Set<status>([status.INVALID_ARGUMENT, status.NOT_FOUND]);
 
-export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps): Promise<void> {
+/** How long an item waits for an unreachable database before it tries again. */
+export const DATABASE_WAIT_MS = 1000;
+
+/**
+ * `token`: the worker's lock on the queue job, needed to put it back as delayed.
+ */
+export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps, token?: string): Promise<void> {
   const item = job.data;
   const { db, logger, metrics } = deps;
   const started = performance.now();
@@ -68,6 +75,7 @@ export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps)
     if (!outcome.ok) throw new UnrecoverableError(`${outcome.errorCode}: ${outcome.error}`);
   } catch (err) {
     if (err instanceof UnrecoverableError) throw err;
+    if (isDatabaseUnavailable(err)) return waitForDatabase(job, err, deps, token);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const message = (err as Error).message;
     logger.warn(
@@ -79,11 +87,34 @@ export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps)
       throw err;
     }
     // Out of retries: the item still gets an outcome, so its batch job can finish.
-    await record(item, { ok: false, errorCode: 'RETRIES_EXHAUSTED', error: message }, deps);
+    try {
+      await record(item, { ok: false, errorCode: 'RETRIES_EXHAUSTED', error: message }, deps);
+    } catch (recordErr) {
+      if (isDatabaseUnavailable(recordErr)) return waitForDatabase(job, recordErr, deps, token);
+      throw recordErr;
+    }
     throw new UnrecoverableError(`RETRIES_EXHAUSTED: ${message}`);
   } finally {
     metrics.itemSeconds.observe((performance.now() - started) / 1000);
   }
+}
+
+/**
+ * Without the database nothing can be recorded, not even a failure: an item that used
+ * up its attempts then would leave its batch job running for ever. So an unreachable
+ * database spends no attempt; the item goes back to the queue, delayed, as often as it
+ * takes (BullMQ's moveToDelayed skips the attempt count), and the job finishes once
+ * the database is back.
+ */
+async function waitForDatabase(job: Job<ClassifyItemPayload>, err: unknown, deps: ItemDeps, token: string | undefined): Promise<never> {
+  const item = job.data;
+  deps.metrics.items.inc({ outcome: 'deferred' });
+  deps.logger.warn(
+    { jobId: item.jobId, recordingId: item.recordingId, attempt: job.attemptsMade + 1, err: (err as Error).message },
+    'database unreachable; item waits for it',
+  );
+  await job.moveToDelayed(Date.now() + DATABASE_WAIT_MS, token);
+  throw new DelayedError();
 }
 
 /** Probabilities by label name; a response that does not name the eight emotions is a server fault. */

@@ -56,16 +56,20 @@ export function startBatchWorker(deps: BatchWorkerDeps): BatchWorker {
   };
   const items = new Worker<ClassifyItemPayload>(
     QUEUES.items,
-    (job: Job<ClassifyItemPayload>) =>
+    (job: Job<ClassifyItemPayload>, token?: string) =>
       withCorrelationId(job.data.correlationId, () =>
-        processItem(job, {
-          db,
-          extractor: deps.extractor,
-          webhooks: webhookQueue,
-          classifyDeadlineMs: config.classifyDeadlineMs,
-          metrics,
-          logger,
-        }),
+        processItem(
+          job,
+          {
+            db,
+            extractor: deps.extractor,
+            webhooks: webhookQueue,
+            classifyDeadlineMs: config.classifyDeadlineMs,
+            metrics,
+            logger,
+          },
+          token,
+        ),
       ),
     { ...common, concurrency: config.concurrency },
   );
