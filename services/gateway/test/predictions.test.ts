@@ -254,7 +254,8 @@ describe('metrics', () => {
     expect(res.statusCode).toBe(200);
     expect(res.body).toMatch(/ser_http_requests_total\{method="POST",route="\/v1\/predictions",status="200"[^}]*\} \d+/);
     expect(res.body).toMatch(/ser_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/predictions"/);
-    expect(res.body).toMatch(/ser_predictions_total\{emotion="\w+",model_version="1\.0\.0"[^}]*\} \d+/);
+    const version = SHIPPED_VERSION.replaceAll('.', '\\.');
+    expect(res.body).toMatch(new RegExp(`ser_predictions_total\\{emotion="\\w+",model_version="${version}"[^}]*\\} \\d+`));
     expect(res.body).toMatch(/ser_upload_bytes_total\{endpoint="predictions"[^}]*\} \d+/);
     expect(res.body).toMatch(/ser_http_errors_total\{kind="unsupported_media_type"[^}]*\} 1/);
   });
