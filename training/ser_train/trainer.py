@@ -443,12 +443,14 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
     test_m["loss"] = test_loss
     val_m = classification_metrics(y_all[va], val_pred, ds.label_names)
     val_m["loss"] = val_loss
-    by_channel = {}
     channels = np.asarray([ds.rows[i].get("channel") for i in te])
-    for ch in ("speech", "song"):
-        sel = channels == ch
-        if sel.any():
-            by_channel[ch] = classification_metrics(y_all[te][sel], test_pred[sel], ds.label_names)
+
+    def by_channel_of(pred):
+        """Test metrics of `pred` for the speech and the song rows (those present)."""
+        return {ch: classification_metrics(y_all[te][channels == ch], pred[channels == ch], ds.label_names)
+                for ch in ("speech", "song") if (channels == ch).any()}
+
+    by_channel = by_channel_of(test_pred)
     log(f"test: WA {test_m['accuracy']:.4f}  UA {test_m['ua']:.4f}  macro-F1 {test_m['macroF1']:.4f}  "
         f"({test_m['count']} rows)" + "".join(
             f"; {ch} WA {m['accuracy']:.4f} UA {m['ua']:.4f}" for ch, m in by_channel.items()))
@@ -456,11 +458,7 @@ def finalize(args, ds, split_doc, split, scaler, x_all, y_all, weight, weights_n
     members = []
     for k, member in enumerate(getattr(model, "members", [])):
         _, pred, _ = evaluate(member, x_all[te], y_all[te], weight, device=device)
-        m = {"test": classification_metrics(y_all[te], pred, ds.label_names)}
-        for ch in ("speech", "song"):
-            sel = channels == ch
-            if sel.any():
-                m[ch] = classification_metrics(y_all[te][sel], pred[sel], ds.label_names)
+        m = {"test": classification_metrics(y_all[te], pred, ds.label_names), **by_channel_of(pred)}
         members.append({k2: {"accuracy": v["accuracy"], "ua": v["ua"]} for k2, v in m.items()})
         log(f"  member {k + 1}: " + "; ".join(f"{k2} WA {v['accuracy']:.4f} UA {v['ua']:.4f}" for k2, v in m.items()))
 
