@@ -166,19 +166,26 @@ describe('Prometheus and the Grafana dashboards', () => {
       const [i] = await instantQuery(url, 'sum(ser_batch_items_total{outcome=~"succeeded|failed"})');
       return Number(d?.value[1]) >= delivered && Number(i?.value[1]) >= items ? true : undefined;
     };
-    // Every target scraped once before any traffic, then the first round scraped before the
-    // second is sent: each series has samples on both sides of an increase, whatever the
-    // machine's load, so rates and quantiles are defined.
-    await waitFor('every target scraped', 30_000, async () => {
-      const up = await instantQuery(url, 'up == 1');
-      return up.length >= jobs.length ? true : undefined;
-    });
+    // Every target scraped (not only the worker, whose counters the rounds wait for) after
+    // the metrics of a round were recorded: scrapes start at a different offset per target.
+    const everyTargetScrapedAfter = async (what: string, since: number) =>
+      waitFor(what, 20_000, async () => {
+        const targets = await activeTargets(url);
+        return targets.length >= jobs.length && targets.every((t) => t.health === 'up' && t.lastScrape > since) ? true : undefined;
+      });
+    // Every target scraped once before any traffic, then all of the first round scraped
+    // before the second is sent: each series has samples on both sides of an increase,
+    // whatever the machine's speed, so rates and quantiles are defined.
+    await everyTargetScrapedAfter('every target scraped', 0);
     await traffic(0);
-    await waitFor('the first round scraped', 20_000, () => scraped(1, 3));
+    await waitFor('the first round counted', 20_000, () => scraped(1, 3));
+    await everyTargetScrapedAfter('the first round scraped', Date.now());
     await traffic(1);
-    // Scraped after the last of it: both jobs' items and both webhooks are in.
-    await waitFor('the last traffic scraped', 20_000, () => scraped(2, 6));
-    await new Promise((r) => setTimeout(r, 2_000));
+    // Both jobs' items and both webhooks counted, then scraped everywhere.
+    await waitFor('the last traffic counted', 20_000, () => scraped(2, 6));
+    await everyTargetScrapedAfter('the last traffic scraped', Date.now());
+    // A target's last-scrape time is set just before its samples are committed.
+    await new Promise((r) => setTimeout(r, 1_000));
 
     const targets = await activeTargets(url);
     expect(targets.map((t) => t.job).sort()).toEqual([...jobs].sort());

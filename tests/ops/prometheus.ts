@@ -124,10 +124,19 @@ export interface Target {
   scrapeUrl: string;
   health: 'up' | 'down' | 'unknown';
   lastError: string;
+  /** When its last scrape started (ms since the epoch). */
+  lastScrape: number;
 }
 
 export async function activeTargets(prometheusUrl: string): Promise<Target[]> {
   const res = await fetch(`${prometheusUrl}/api/v1/targets?state=active`);
-  const body = (await res.json()) as { data: { activeTargets: (Target & { labels: { job: string } })[] } };
-  return body.data.activeTargets.map((t) => ({ job: t.labels.job, scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError }));
+  type Active = Omit<Target, 'job' | 'lastScrape'> & { labels: { job: string }; lastScrape: string };
+  const body = (await res.json()) as { data: { activeTargets: Active[] } };
+  return body.data.activeTargets.map((t) => ({
+    job: t.labels.job,
+    scrapeUrl: t.scrapeUrl,
+    health: t.health,
+    lastError: t.lastError,
+    lastScrape: Date.parse(t.lastScrape),
+  }));
 }
