@@ -170,6 +170,39 @@ class SerCnnEndToEnd(unittest.TestCase):
             portable.read_weights(packed)
 
 
+class WeightAverageEndToEnd(unittest.TestCase):
+    def test_averaged_weights_are_kept_and_resume_across_sittings(self):
+        with tempfile.TemporaryDirectory(prefix="ser-train-test-") as tmp:
+            data = os.path.join(tmp, "data")
+            rows = make_dataset(data, clips_per_actor=8)
+            split = os.path.join(tmp, "split.json")
+            make_actor_split(split, rows)
+            common = ["--data", data, "--split", split, "--arch", "ser-cnn", "--epochs", "3", "--batch-size", "32",
+                      "--no-bench", "--threads", "1"]
+            plain, averaged, sittings = (os.path.join(tmp, n) for n in ("plain", "averaged", "sittings"))
+            self.assertEqual(run_trainer(common + ["--out", plain])[0], 0)
+            code, log = run_trainer(common + ["--out", averaged, "--ema", "0.5"])
+            self.assertEqual(code, 0, log)
+            for extra in (["--max-minutes", "0"], ["--resume", "--max-minutes", "0"], ["--resume"]):
+                code, log = run_trainer(common + ["--ema", "0.5", "--out", sittings] + extra)
+            self.assertEqual(code, 0, log)
+            a = _read_json(os.path.join(averaged, "train-report.json"))
+            b = _read_json(os.path.join(sittings, "train-report.json"))
+            self.assertEqual(a["hyperParameters"]["emaHalfLifeEpochs"], 0.5)
+            self.assertEqual(_without_timing(a["history"]), _without_timing(b["history"]))
+            # The same training steps: identical training figures, other validated (averaged) weights.
+            p = _read_json(os.path.join(plain, "train-report.json"))
+            self.assertEqual([h["trainLoss"] for h in p["history"]], [h["trainLoss"] for h in a["history"]])
+            self.assertNotEqual([h["valLoss"] for h in p["history"]], [h["valLoss"] for h in a["history"]])
+            ra = _read_json(os.path.join(averaged, "reference.json"))
+            rb = _read_json(os.path.join(sittings, "reference.json"))
+            self.assertEqual(ra["probabilities"], rb["probabilities"])
+            # Resuming with another half-life is another run.
+            code, log = run_trainer(common + ["--ema", "1", "--out", sittings, "--resume"])
+            self.assertEqual(code, 1)
+            self.assertIn("ema", log)
+
+
 class SerCnnEnsembleEndToEnd(unittest.TestCase):
     def test_tiny_training_export_and_member_figures(self):
         with tempfile.TemporaryDirectory(prefix="ser-train-test-") as tmp:

@@ -8,6 +8,7 @@ from ser_train.models import (
     ENSEMBLE_MEMBERS, KerasSameMaxPool1d, SeedCnn, SerCnn, SerCnnEnsemble, ProbabilityModel,
     _keras_same_pool_pads, build_model, keras_param_count, to_channels,
 )
+from ser_train.trainer import WeightAverage
 
 
 class SeedCnnTest(unittest.TestCase):
@@ -103,6 +104,27 @@ class ProbabilityModelTest(unittest.TestCase):
                 p = m(torch.randn(3, 2376))
             self.assertEqual(tuple(p.shape), (3, 8))
             self.assertTrue(torch.allclose(p.sum(1), torch.ones(3), atol=1e-5))
+
+
+
+class WeightAverageTest(unittest.TestCase):
+    def test_follows_weights_and_batchnorm_statistics_with_warm_up(self):
+        torch.manual_seed(0)
+        model = SerCnn()
+        average = WeightAverage(model, decay=0.99)
+        w0 = model.classifier.weight.detach().clone()
+        mean0 = model.body[1].running_mean.clone()
+        with torch.no_grad():
+            model.classifier.weight.add_(1.0)
+            model.body[1].running_mean.add_(2.0)
+        average.update(model)  # first update: decay min(0.99, 2/11)
+        d = 2 / 11
+        self.assertTrue(torch.allclose(average.model.classifier.weight, d * w0 + (1 - d) * (w0 + 1.0)))
+        self.assertTrue(torch.allclose(average.model.body[1].running_mean, d * mean0 + (1 - d) * (mean0 + 2.0)))
+        self.assertFalse(any(p.requires_grad for p in average.model.parameters()))
+        for _ in range(1000):
+            average.update(model)  # the decay is 0.99 once (1 + n) / (10 + n) exceeds it
+        self.assertTrue(torch.allclose(average.model.classifier.weight, model.classifier.weight, atol=1e-4))
 
 
 if __name__ == "__main__":
