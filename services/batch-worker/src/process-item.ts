@@ -39,6 +39,13 @@ const PERMANENT = new Set<status>([status.INVALID_ARGUMENT, status.NOT_FOUND]);
 export const DATABASE_WAIT_MS = 1000;
 
 /**
+ * A worker that stopped this often while it held an item (killed, out of memory, its
+ * event loop stuck past the lock) does not get the item again: a file that brings the
+ * worker down would otherwise do so for ever. The item is recorded as failed instead.
+ */
+export const MAX_STALLS = 2;
+
+/**
  * `token`: the worker's lock on the queue job, needed to put it back as delayed.
  */
 export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps, token?: string): Promise<void> {
@@ -56,6 +63,11 @@ export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps,
       return;
     }
     if (state.jobStatus === 'queued') await markJobRunning(db, item.jobId);
+    if (job.stalledCounter > MAX_STALLS) {
+      const error = `a batch worker stopped ${job.stalledCounter} times while it classified this file`;
+      await record(item, { ok: false, errorCode: 'WORKER_LOST', error }, deps);
+      throw new UnrecoverableError(`WORKER_LOST: ${error}`);
+    }
     let outcome: Outcome;
     let audio: RecordingAudio | null = null;
     try {

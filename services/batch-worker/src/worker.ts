@@ -9,7 +9,7 @@ import { type ClassifyItemPayload, itemsQueue, QUEUES, type WebhookPayload, webh
 import { type Job, type Queue, Worker } from 'bullmq';
 import type { BatchWorkerConfig } from './config.js';
 import { createBatchMetrics, registerQueueDepth } from './metrics.js';
-import { processItem } from './process-item.js';
+import { MAX_STALLS, processItem } from './process-item.js';
 import { processWebhook } from './process-webhook.js';
 
 export type BatchWorkerSettings = Pick<
@@ -51,8 +51,10 @@ export function startBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     prefix: config.queuePrefix,
     lockDuration: config.lockDurationMs,
     stalledInterval: config.lockDurationMs,
-    // A worker killed twice on one item is a second chance; BullMQ fails the item after that.
-    maxStalledCount: 2,
+    // processItem gives an item up after MAX_STALLS, recording it as failed. BullMQ itself
+    // would fail it without calling processItem, so nothing would be recorded and its batch
+    // job would never finish: its own limit only backs ours up.
+    maxStalledCount: MAX_STALLS + 10,
   };
   const items = new Worker<ClassifyItemPayload>(
     QUEUES.items,

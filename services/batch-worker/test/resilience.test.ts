@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { getJob, listJobResults } from '@ser/db';
+import { itemJobId } from '@ser/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_STALLS } from '../src/process-item.js';
 import { CLIPS_22K, CLIPS_48K, clipPaths, type Harness, readClips, startHarness, type Upload, waitFor } from './harness.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -118,6 +120,26 @@ describe('batch worker resilience', () => {
     const { worker } = h.startWorker({ concurrency: 4, lockDurationMs: LOCK_MS });
     try {
       await expectDoneOnce(jobId, clips.length);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('records an item as WORKER_LOST once workers stopped on it more than MAX_STALLS times, so its job still finishes', async () => {
+    const { jobId, payloads } = await h.createBatch(clips.slice(0, 2));
+    await h.enqueue(payloads);
+    // BullMQ's own count of the times the item was taken back from a stopped worker.
+    const poison = itemJobId(jobId, payloads[0].recordingId);
+    await (await h.items.client).hset(h.items.toKey(poison), { stc: String(MAX_STALLS + 1) });
+    const { worker } = h.startWorker({ concurrency: 2, lockDurationMs: LOCK_MS });
+    try {
+      expect(await h.waitForJob(jobId)).toMatchObject({ status: 'completed', total: 2, succeeded: 1, failed: 1 });
+      const results = (await listJobResults(h.db, jobId, { limit: 10 })).items;
+      const lost = results.find((r) => r.recordingId === payloads[0].recordingId);
+      expect(lost).toMatchObject({ errorCode: 'WORKER_LOST', emotion: null });
+      expect(lost?.error).toMatch(/stopped 3 times/);
+      expect(results.find((r) => r.recordingId === payloads[1].recordingId)?.emotion).toBeTruthy();
+      expect(await (await h.items.getJob(poison))?.getState()).toBe('failed');
     } finally {
       await worker.close();
     }
