@@ -65,7 +65,8 @@ describe('the model card', () => {
       note: 'actors 21–24 never seen in training',
       count: 240,
     });
-    expect(percent(headline!.value)).toBe('62.5 %');
+    expect(percent(headline!.value)).toBe(`${(speechUa * 100).toFixed(1)} %`);
+    expect(percent(0.625)).toBe('62.5 %');
     expect(others.map((f) => f.label)).toEqual(['Song UA', 'Speech UA (original 48 kHz recordings)', 'Speech UA, cross-validated']);
     expect(others[2]).toMatchObject({
       protocol: 'actor-6fold',
