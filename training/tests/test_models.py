@@ -106,7 +106,6 @@ class ProbabilityModelTest(unittest.TestCase):
             self.assertTrue(torch.allclose(p.sum(1), torch.ones(3), atol=1e-5))
 
 
-
 class WeightAverageTest(unittest.TestCase):
     def test_follows_weights_and_batchnorm_statistics_with_warm_up(self):
         torch.manual_seed(0)
