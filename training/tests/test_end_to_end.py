@@ -22,6 +22,13 @@ def _read_json(path):
         return json.load(f)
 
 
+def _tiny_feature_set(tmp):
+    """A synthetic feature set of 24 actors and its actor split, in tmp: (data dir, split file)."""
+    data, split = os.path.join(tmp, "data"), os.path.join(tmp, "split.json")
+    make_actor_split(split, make_dataset(data, clips_per_actor=8))
+    return data, split
+
+
 def _without_timing(history):
     return [{k: v for k, v in h.items() if k not in ("seconds", "trainSamplesPerSecond")} for h in history]
 
@@ -173,10 +180,7 @@ class SerCnnEndToEnd(unittest.TestCase):
 class WeightAverageEndToEnd(unittest.TestCase):
     def test_averaged_weights_are_kept_and_resume_across_sittings(self):
         with tempfile.TemporaryDirectory(prefix="ser-train-test-") as tmp:
-            data = os.path.join(tmp, "data")
-            rows = make_dataset(data, clips_per_actor=8)
-            split = os.path.join(tmp, "split.json")
-            make_actor_split(split, rows)
+            data, split = _tiny_feature_set(tmp)
             common = ["--data", data, "--split", split, "--arch", "ser-cnn", "--epochs", "3", "--batch-size", "32",
                       "--no-bench", "--threads", "1"]
             plain, averaged, sittings = (os.path.join(tmp, n) for n in ("plain", "averaged", "sittings"))
@@ -206,10 +210,7 @@ class WeightAverageEndToEnd(unittest.TestCase):
 class SerCnnEnsembleEndToEnd(unittest.TestCase):
     def test_tiny_training_export_and_member_figures(self):
         with tempfile.TemporaryDirectory(prefix="ser-train-test-") as tmp:
-            data = os.path.join(tmp, "data")
-            rows = make_dataset(data, clips_per_actor=8)
-            split = os.path.join(tmp, "split.json")
-            make_actor_split(split, rows)
+            data, split = _tiny_feature_set(tmp)
             out = os.path.join(tmp, "out")
             code, log = run_trainer(["--data", data, "--split", split, "--arch", "ser-cnn-ensemble", "--out", out,
                                      "--epochs", "2", "--batch-size", "32", "--no-bench", "--threads", "1"])
