@@ -127,6 +127,19 @@ export class RedisServer {
     await this.exited;
   }
 
+  /**
+   * SIGSTOP: Redis stops answering but its connections stay open (a hung host, a
+   * network that drops packets); commands sent meanwhile wait in its socket buffers
+   * and run once it is resumed (SIGCONT).
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGTERM: Redis finishes writing its AOF and exits. */
   async stop(): Promise<void> {
     if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;

@@ -1,12 +1,13 @@
 /**
  * Faults, on the real platform (the four services as processes, real RAVDESS clips,
  * real PostgreSQL and Redis, no mocks): inference stopped mid-job, Redis crashed and
- * restarted mid-job, PostgreSQL unreachable and back, a worker killed with several
- * items in flight. Each batch job must end with every item recorded exactly once.
+ * restarted mid-job, Redis silent mid-job, PostgreSQL unreachable and back, a worker
+ * killed with several items in flight. Each batch job must end with every item
+ * recorded exactly once.
  *
  * The machine's shared servers are never stopped: the services reach PostgreSQL
  * through a TCP proxy this test takes down and brings back, and use a redis-server of
- * their own (AOF, fsync on every write) that this test kills and starts again.
+ * their own (AOF, fsync on every write) that this test kills, pauses and starts again.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -148,9 +149,10 @@ const progressed = (id: string, outcomes: number) =>
 
 /**
  * Every recording of the job has one outcome, a successful one, and the job's
- * counters say so: nothing lost, nothing counted twice.
+ * counters say so: nothing lost, nothing counted twice. `otherItemsQueued`: queue
+ * jobs of other batch jobs that went through the queue meanwhile.
  */
-async function expectEveryItemOnce(id: string, files: ClipFile[]): Promise<void> {
+async function expectEveryItemOnce(id: string, files: ClipFile[], otherItemsQueued = 0): Promise<void> {
   const job = await jobRow(id);
   expect(job).toMatchObject({ status: 'completed', total: files.length, succeeded: files.length, failed: 0 });
   const rows = await db.$queryRaw<{ filename: string; outcomes: number; errors: number }[]>`
@@ -172,7 +174,7 @@ async function expectEveryItemOnce(id: string, files: ClipFile[]): Promise<void>
     250,
   );
   expect({ completed: after.completed - before.completed, failed: after.failed - before.failed }).toEqual({
-    completed: files.length,
+    completed: files.length + otherItemsQueued,
     failed: 0,
   });
 }
@@ -282,8 +284,11 @@ describe('faults', { timeout: 150_000 }, () => {
     const started = Date.now();
     const refused = await fetch(`${platform.gatewayUrl}/v1/jobs`, { method: 'POST', body: form(files.slice(0, 2)) });
     expect(refused.status).toBe(503);
-    expect((await json(refused)).error).toMatchObject({ code: 'queue_unavailable', message: expect.any(String) });
+    const refusal = (await json(refused)).error;
+    expect(refusal).toMatchObject({ code: 'queue_unavailable', message: expect.any(String) });
     expect(Date.now() - started).toBeLessThan(10_000);
+    const refusedId = /job ([\w-]+) was marked failed/.exec(refusal.message)?.[1] ?? '';
+    expect(await jobRow(refusedId)).toMatchObject({ status: 'failed', total: 2, succeeded: 0, failed: 2 });
     // Down longer than WORKER_LOCK_DURATION_MS: the items in flight lose their locks (the AOF keeps expiry times
     // as absolute ones), so BullMQ hands them out again after the restart and their second delivery must add nothing.
     await sleep(Math.max(0, 6_000 - (Date.now() - crashedAt)));
@@ -298,6 +303,70 @@ describe('faults', { timeout: 150_000 }, () => {
     expect(job.status).toBe('completed');
     await expectEveryItemOnce(id, files);
     expect((await itemsCounter('succeeded')) - succeededBefore).toBe(files.length);
+    await untilReady(30_000);
+    expectAllRunning();
+  });
+
+  it('waits out a Redis that stops answering mid-job; a job refused meanwhile stays failed when the queue takes it late', async () => {
+    await untilReady(30_000);
+    const files = await batch(9);
+    const succeededBefore = await itemsCounter('succeeded');
+    const id = await submit(files);
+    await progressed(id, 2);
+
+    const pausedAt = Date.now();
+    redis.pause();
+    try {
+      const atPause = await jobRow(id);
+      expect(atPause.succeeded + atPause.failed).toBeLessThan(files.length);
+      const ready = await readyz();
+      expect(ready.status).toBe(503);
+      expect(ready.body.checks.redis.ok).toBe(false);
+      expect(ready.ms).toBeLessThan(5_000);
+      // A single prediction does not need the queue.
+      const [single] = await clips(RAVDESS, 10, 1);
+      const one = await fetch(`${platform.gatewayUrl}/v1/predictions`, { method: 'POST', body: form([single]) });
+      expect(one.status).toBe(200);
+      // A job submitted now is not queued within QUEUE_TIMEOUT_MS: 503, and its items fail with that reason.
+      // Its queueing command is still in Redis's socket buffer, and runs when Redis resumes.
+      const started = Date.now();
+      const refused = await fetch(`${platform.gatewayUrl}/v1/jobs`, { method: 'POST', body: form(files.slice(0, 2)) });
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(refused.status).toBe(503);
+      const refusedId = /job ([\w-]+) was marked failed/.exec((await json(refused)).error.message)?.[1] ?? '';
+      const refusedJob = { status: 'failed', total: 2, succeeded: 0, failed: 2 };
+      expect(await jobRow(refusedId)).toMatchObject(refusedJob);
+      // Paused longer than WORKER_LOCK_DURATION_MS: the locks of the items in flight expire when Redis resumes.
+      await sleep(Math.max(0, 6_000 - (Date.now() - pausedAt)));
+      redis.resume();
+      const resumedAt = Date.now();
+
+      const job = await finished(id, 90_000);
+      console.info(
+        `redis: silent ${resumedAt - pausedAt} ms with ${files.length - atPause.succeeded} items left; ` +
+          `job done ${Date.now() - resumedAt} ms after it answered again`,
+      );
+      expect(job.status).toBe('completed');
+      // The refused job's items did reach the queue once Redis read its buffers; their deliveries found the
+      // outcomes recorded at the refusal and did nothing: the job stays failed, no file was classified.
+      const refusedItems = await db.$queryRaw<{ id: string }[]>`SELECT id::text FROM recordings WHERE job_id = ${refusedId}::uuid`;
+      const queued = refusedItems.map((r) =>
+        execFileSync('redis-cli', ['-u', redis.url, 'EXISTS', `${queuePrefix}:ser-batch-items:item.${refusedId}.${r.id}`])
+          .toString()
+          .trim(),
+      );
+      expect(queued).toEqual(['1', '1']);
+      await expectEveryItemOnce(id, files, refusedItems.length);
+      expect(await jobRow(refusedId)).toMatchObject(refusedJob);
+      const outcomes = await db.prediction.findMany({ where: { jobId: refusedId } });
+      expect(outcomes.map((p) => [p.errorCode, p.emotion])).toEqual([
+        ['QUEUE_UNAVAILABLE', null],
+        ['QUEUE_UNAVAILABLE', null],
+      ]);
+      expect((await itemsCounter('succeeded')) - succeededBefore).toBe(files.length);
+    } finally {
+      redis.resume();
+    }
     await untilReady(30_000);
     expectAllRunning();
   });

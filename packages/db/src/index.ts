@@ -15,10 +15,10 @@ export { createDb, type Db, type DbOptions, ensureDatabase, isDatabaseUnavailabl
 export { CursorError } from './cursor.js';
 export {
   createJob,
+  failUnfinishedItems,
   getJob,
   itemState,
   listJobs,
-  markJobFailed,
   markJobRunning,
   type RecordedOutcome,
   recordCallbackAttempt,

@@ -64,11 +64,32 @@ export async function markJobRunning(db: Db, id: string): Promise<void> {
   await db.job.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt: new Date() } });
 }
 
-/** A job that could not be run at all (e.g. its items could not be queued). */
-export async function markJobFailed(db: Db, id: string): Promise<void> {
-  await db.job.updateMany({
-    where: { id, status: { in: ['queued', 'running'] } },
-    data: { status: 'failed', finishedAt: new Date() },
+/**
+ * A job that could not be run at all (its items could not be queued): every item
+ * without an outcome gets this failure as its outcome, in one statement, and the job
+ * ends failed with counters that add up. Should the queue take the items after all
+ * (a Redis that was only slow runs the command late), their deliveries find the
+ * outcomes there and do nothing.
+ */
+export async function failUnfinishedItems(
+  db: Db,
+  jobId: string,
+  failure: { errorCode: string; error: string },
+  correlationId: string | null,
+): Promise<void> {
+  await db.pool.query({
+    text: `WITH ins AS (
+        INSERT INTO predictions (id, recording_id, job_id, position, filename, error_code, error, correlation_id)
+        SELECT gen_random_uuid(), r.id, r.job_id, r.position, r.filename, $2::text, $3::text, $4::text
+        FROM recordings r WHERE r.job_id = $1::uuid
+        ON CONFLICT (job_id, recording_id) DO NOTHING
+        RETURNING 1
+      )
+      UPDATE jobs SET failed = jobs.failed + (SELECT count(*)::int FROM ins),
+        status = CASE WHEN jobs.succeeded > 0 THEN 'completed'::job_status ELSE 'failed'::job_status END,
+        finished_at = coalesce(jobs.finished_at, now())
+      WHERE jobs.id = $1::uuid`,
+    values: [jobId, failure.errorCode, failure.error, correlationId],
   });
 }
 

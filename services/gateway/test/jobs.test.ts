@@ -170,18 +170,33 @@ describe('POST /v1/jobs', () => {
     expect(await backends.objectCount()).toBe(objects);
   });
 
-  it('answers 503 and marks the job failed when the queue is unreachable', async () => {
+  it('answers 503 when the queue is unreachable, and fails every item of the job with that reason', async () => {
     const deadRedis = producerConnection('redis://127.0.0.1:1');
     deadRedis.on('error', () => {});
     const deadQueue = itemsQueue(deadRedis, `${backends.queuePrefix}-dead`);
     deadQueue.on('error', () => {});
     const down = await buildTestApp(backends, { QUEUE_TIMEOUT_MS: '300' }, { queue: deadQueue, redis: deadRedis });
     try {
-      const res = await post([{ name: 'file', filename: 'a.flac', data: clips[0].data }], down.app);
+      const res = await post(
+        [
+          { name: 'file', filename: 'a.flac', data: clips[0].data },
+          { name: 'file', filename: 'b.txt', data: Buffer.from('not audio') },
+          { name: 'file', filename: 'c.flac', data: clips[0].data },
+        ],
+        down.app,
+      );
       expect(res.statusCode).toBe(503);
       expect(res.json().error.code).toBe('queue_unavailable');
       const jobId = /job ([\w-]+) was marked failed/.exec(res.json().error.message)?.[1];
-      expect((await gw.app.inject({ url: `/v1/jobs/${jobId}` })).json().status).toBe('failed');
+      const job = (await gw.app.inject({ url: `/v1/jobs/${jobId}` })).json();
+      expect(job).toMatchObject({ status: 'failed', total: 3, succeeded: 0, failed: 3, finishedAt: expect.any(String) });
+      // Each file keeps the reason it failed for: the refused one its own, the others the queue's.
+      const results = (await gw.app.inject({ url: `/v1/jobs/${jobId}/results` })).json();
+      expect(results.items.map((r: { filename: string; error: { code: string } }) => [r.filename, r.error.code])).toEqual([
+        ['a.flac', 'QUEUE_UNAVAILABLE'],
+        ['b.txt', 'UNSUPPORTED_FORMAT'],
+        ['c.flac', 'QUEUE_UNAVAILABLE'],
+      ]);
     } finally {
       await down.close();
       await deadQueue.close().catch(() => {});

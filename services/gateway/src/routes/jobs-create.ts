@@ -1,6 +1,6 @@
 /** POST /v1/jobs: a batch job, one queue item per uploaded file. */
 import { randomUUID } from 'node:crypto';
-import { createJob, getJob, markJobFailed, recordJobItemOutcome } from '@ser/db';
+import { createJob, failUnfinishedItems, getJob, recordJobItemOutcome } from '@ser/db';
 import { type ClassifyItemPayload, itemJobId, JOBS } from '@ser/queue';
 import type { ObjectStore } from '@ser/storage';
 import type { FastifyInstance } from 'fastify';
@@ -162,8 +162,9 @@ export default async function jobsCreate(fastify: FastifyInstance, { deps, metri
           );
         } catch (err) {
           request.log.error({ err, jobId }, 'could not queue the job items; marking the job failed');
-          await markJobFailed(db, jobId);
-          throw new ApiError(503, 'queue_unavailable', `the job queue is unavailable; job ${jobId} was marked failed`);
+          const message = `the job queue is unavailable; job ${jobId} was marked failed`;
+          await failUnfinishedItems(db, jobId, { errorCode: 'QUEUE_UNAVAILABLE', error: message }, correlationId);
+          throw new ApiError(503, 'queue_unavailable', message);
         }
       }
 
