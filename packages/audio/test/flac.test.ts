@@ -5,7 +5,8 @@
  * errors on damaged and cut files.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import decodeCompressed from 'audio-decode';
 import { describe, expect, it } from 'vitest';
@@ -88,5 +89,50 @@ describe('TypeScript FLAC decoder', () => {
     expect(err).toBeInstanceOf(AudioError);
     expect((err as AudioError).code).toBe('DECODE_FAILED');
     expect((err as AudioError).message).toMatch(/damaged/);
+  });
+});
+
+describe('windowed reads stop at the window', () => {
+  const WINDOW = { offsetSeconds: 0.6, durationSeconds: 2.5, maxSeconds: 600 };
+  const speech = () => new Uint8Array(readFileSync(join(RAVDESS, 'Audio_Speech_Actors_01-24/Actor_05/03-01-06-02-02-01-05.flac')));
+
+  it('give the whole decode’s window and length, also with an ID3v1 tag after the last frame', async () => {
+    const bytes = speech();
+    const tagged = new Uint8Array(bytes.length + 128);
+    tagged.set(bytes);
+    tagged.set(new TextEncoder().encode('TAGtitle'), bytes.length);
+    const whole = await decodeAudio(bytes, { maxSeconds: 600 });
+    for (const input of [bytes, tagged]) {
+      const part = await decodeAudio(input, WINDOW);
+      expect(part.totalFrames).toBe(whole.totalFrames);
+      expect(part.samples).toEqual(whole.samples.subarray(part.startFrame, part.startFrame + part.samples.length));
+    }
+  });
+
+  it('still refuse a file cut after the window as TRUNCATED, with the whole decode’s message', async () => {
+    const bytes = speech();
+    for (const keep of [0.8, 0.95]) {
+      const cut = bytes.subarray(0, Math.floor(bytes.length * keep));
+      const whole = await decodeAudio(cut).catch((e: AudioError) => e);
+      expect(whole).toMatchObject({ code: 'TRUNCATED' });
+      await expect(decodeAudio(cut, WINDOW)).rejects.toMatchObject({ code: 'TRUNCATED', message: (whole as AudioError).message });
+    }
+  });
+
+  it('never read the frames after it: damage there goes unseen, as in a WAV', async () => {
+    // 20 s: the window (to 3.1 s) ends long before the flipped byte, and the last frame after it.
+    const src = 'aevalsrc=0.4*sin(2*PI*(200+20*t)*t)+0.05*(random(0)-0.5):s=22050:d=20';
+    // Written to a file, not a pipe, so that ffmpeg can put the stream's length in STREAMINFO.
+    const path = join(tmpdir(), `ser-flac-window-${process.pid}.flac`);
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', src, '-c:a', 'flac', path]);
+    const bytes = new Uint8Array(readFileSync(path));
+    rmSync(path);
+    const damaged = bytes.slice();
+    damaged[bytes.length >> 1] ^= 0x10;
+    await expect(decodeAudio(damaged)).rejects.toMatchObject({ code: 'DECODE_FAILED' });
+    const part = await decodeAudio(damaged, WINDOW);
+    const clean = await decodeAudio(bytes, WINDOW);
+    expect(part.totalFrames).toBe(clean.totalFrames);
+    expect(part.samples).toEqual(clean.samples);
   });
 });

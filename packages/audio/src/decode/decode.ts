@@ -6,7 +6,7 @@
 import decodeCompressed from 'audio-decode';
 import { AudioError } from '../errors.js';
 import { ffmpegToWav } from './ffmpeg.js';
-import { decodeFlac, type FlacStream, FlacUnsupportedError } from './flac.js';
+import { decodeFlac, type FlacStream, FlacUnsupportedError, streamEnd } from './flac.js';
 import { afterId3, readFlacInfo, sniffFormat } from './sniff.js';
 import { streamLength } from './stream-length.js';
 import type { AudioFormat, PcmWindow, WindowRequest } from './types.js';
@@ -34,15 +34,15 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
     checkLength(header.frames, header.sampleRate, options.maxSeconds);
     return { ...decodeWav(bytes, options, header), format: 'wav' };
   }
-  const flac = format === 'flac' ? flacIntegers(bytes, options.maxSeconds) : null;
+  const flac = format === 'flac' ? flacIntegers(bytes, options.maxSeconds, options) : null;
   if (flac) {
     // Integers to floats for the window alone.
-    const { start, count } = windowFrames(flac.frames, flac.sampleRate, options);
+    const { start, count } = windowFrames(flac.totalFrames, flac.sampleRate, options);
     const channels = flac.channelData.map((c) => integersToFloats(c.subarray(start, start + count), flac.bitsPerSample));
     return {
       sampleRate: flac.sampleRate,
       channels: channels.length,
-      totalFrames: flac.frames,
+      totalFrames: flac.totalFrames,
       startFrame: start,
       samples: mixToMono(channels),
       codec: 'flac',
@@ -209,17 +209,31 @@ const sum = ({ start, count }: { start: number; count: number }) => start + coun
 /**
  * FLAC through the TypeScript decoder, with the same checks as the codec path below;
  * null for the rare stream it does not handle (over 24 bits), which goes to the codec.
+ * With a `window` and a length in STREAMINFO, decoding stops at the window's end, and
+ * the last frame's header (streamEnd) says whether the file holds the whole stream;
+ * when it cannot say, or says it does not, the stream is decoded to its end, as
+ * without a window, for the exact verdict.
  */
-function flacIntegers(bytes: Uint8Array, maxSeconds: number | undefined): FlacStream | null {
+function flacIntegers(
+  bytes: Uint8Array,
+  maxSeconds: number | undefined,
+  window?: WindowRequest,
+): (FlacStream & { totalFrames: number }) | null {
   const info = readFlacInfo(bytes);
   if (!info) throw new AudioError('INVALID_HEADER', 'FLAC file has no valid STREAMINFO block');
   if (info.sampleRate === 0) throw new AudioError('INVALID_HEADER', 'FLAC header has a sample rate of 0 Hz');
   if (info.totalFrames > 0) checkLength(info.totalFrames, info.sampleRate, maxSeconds);
+  // A stream of unknown length is decoded one frame past the limit, so checkLength sees it.
+  const maxFrames = maxSeconds === undefined ? Number.POSITIVE_INFINITY : Math.ceil(maxSeconds * info.sampleRate) + 1;
+  const windowEnd = window && info.totalFrames > 0 ? sum(windowFrames(info.totalFrames, info.sampleRate, window)) : maxFrames;
   let flac: FlacStream;
   try {
-    // A stream of unknown length is decoded one frame past the limit, so checkLength sees it.
-    const maxFrames = maxSeconds === undefined ? undefined : Math.ceil(maxSeconds * info.sampleRate) + 1;
-    flac = decodeFlac(bytes, afterId3(bytes), maxFrames);
+    flac = decodeFlac(bytes, afterId3(bytes), Math.min(maxFrames, windowEnd));
+    if (flac.frames >= windowEnd && windowEnd < info.totalFrames) {
+      const end = streamEnd(bytes, flac);
+      if (end !== null && end >= info.totalFrames * 0.99 && end <= info.totalFrames) return { ...flac, totalFrames: end };
+      flac = decodeFlac(bytes, afterId3(bytes), maxFrames);
+    }
   } catch (err) {
     if (err instanceof FlacUnsupportedError) return null;
     throw err;
@@ -232,7 +246,7 @@ function flacIntegers(bytes: Uint8Array, maxSeconds: number | undefined): FlacSt
       `FLAC stream ends after ${(flac.frames / flac.sampleRate).toFixed(3)} s of the ${(flac.announcedFrames / flac.sampleRate).toFixed(3)} s its header announces`,
     );
   }
-  return flac;
+  return { ...flac, totalFrames: flac.frames };
 }
 
 /** Integer samples as libsndfile (and so librosa) scales them: by 1/2^(bits-1). */

@@ -20,6 +20,9 @@ export interface FlacStream {
   frames: number;
   /** One array per channel, integer samples, `frames` long. */
   channelData: Int32Array[];
+  /** Byte offset of the first frame, and STREAMINFO's largest block size (for streamEnd). */
+  audioStart: number;
+  maxBlockSize: number;
 }
 
 /** Thrown for streams this decoder does not handle (the caller can fall back to another). */
@@ -115,6 +118,7 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   let channels = 0;
   let bitsPerSample = 0;
   let announcedFrames = 0;
+  let maxBlockSize = 0;
   for (let last = false; !last; ) {
     if (at + 4 > bytes.length) throw new AudioError('TRUNCATED', 'FLAC file ends inside its metadata');
     last = (bytes[at] & 0x80) !== 0;
@@ -122,7 +126,9 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
     const length = (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
     if (type === 0) {
       const s = new BitReader(bytes, at + 4);
-      s.bits(16 + 16 + 24 + 24); // block and frame size bounds
+      s.bits(16); // smallest block size
+      maxBlockSize = s.bits(16);
+      s.bits(24 + 24); // frame size bounds
       sampleRate = s.bits(20);
       channels = s.bits(3) + 1;
       bitsPerSample = s.bits(5) + 1;
@@ -161,7 +167,67 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
     frames += size;
     if (r.pos >>> 3 <= frameStart) throw damaged('a frame of no length');
   }
-  return { sampleRate, bitsPerSample, announcedFrames, frames, channelData: data.map((c) => c.subarray(0, frames)) };
+  const channelData = data.map((c) => c.subarray(0, frames));
+  return { sampleRate, bitsPerSample, announcedFrames, frames, channelData, audioStart: at, maxBlockSize };
+}
+
+/** How far back from the end a last frame is looked for (a frame of 4096 stereo 24-bit samples is under 25 kB). */
+const TAIL_SCAN_BYTES = 1 << 20;
+
+/**
+ * Where the stream ends, in samples, read from its last frame's header without
+ * decoding anything: the frame that runs exactly to the end of the file (or to an
+ * ID3v1 tag there), its CRC-16 checked, its frame or sample number giving its place.
+ * null when the last frame header found does not run to the end (a file cut inside a
+ * frame, other bytes after it) or none is found: the caller decodes the stream to its
+ * end to know.
+ */
+export function streamEnd(bytes: Uint8Array, stream: Pick<FlacStream, 'audioStart' | 'maxBlockSize'>): number | null {
+  const tag = bytes.length >= 128 + 3 && bytes[bytes.length - 128] === 0x54 && bytes[bytes.length - 127] === 0x41;
+  const end = tag && bytes[bytes.length - 126] === 0x47 ? bytes.length - 128 : bytes.length;
+  for (let at = end - 8; at >= Math.max(stream.audioStart, end - TAIL_SCAN_BYTES); at--) {
+    if (bytes[at] !== 0xff || (bytes[at + 1] & 0xfe) !== 0xf8) continue;
+    const header = frameHeader(bytes, at);
+    if (!header) continue;
+    // A frame is followed by the CRC-16 of its bytes: over the frame and that CRC the remainder is 0.
+    // Else the last frame is cut short, or something else follows it (or this was no frame after all).
+    let c16 = 0;
+    for (let i = at; i < end; i++) c16 = ((c16 << 8) & 0xffff) ^ CRC16[(c16 >>> 8) ^ bytes[i]];
+    if (c16 !== 0) return null;
+    const first = header.variable ? header.number : header.number * stream.maxBlockSize;
+    return first + header.blockSize;
+  }
+  return null;
+}
+
+/** A frame header at a byte offset, read as decodeFrame does, or null when it is not one (CRC-8 and all). */
+function frameHeader(b: Uint8Array, at: number): { variable: boolean; number: number; blockSize: number } | null {
+  const variable = (b[at + 1] & 1) === 1;
+  const sizeCode = b[at + 2] >> 4;
+  const rateCode = b[at + 2] & 0x0f;
+  if (rateCode === 15 || b[at + 3] >> 4 > 10 || ((b[at + 3] >> 1) & 7) === 3 || (b[at + 3] & 1) !== 0) return null;
+  let p = at + 4;
+  const lead = b[p++];
+  const ones = lead < 0x80 ? 0 : Math.clz32(~(lead << 24));
+  if (ones === 1 || ones > 7) return null;
+  let number = lead & (0x7f >> ones);
+  for (let i = 1; i < ones; i++) {
+    if ((b[p] & 0xc0) !== 0x80) return null;
+    number = number * 64 + (b[p++] & 0x3f);
+  }
+  let blockSize = BLOCK_SIZES[sizeCode];
+  if (blockSize === 0) return null;
+  if (blockSize === -8) blockSize = b[p++] + 1;
+  else if (blockSize === -16) {
+    blockSize = ((b[p] << 8) | b[p + 1]) + 1;
+    p += 2;
+  }
+  if (rateCode === 12) p += 1;
+  else if (rateCode === 13 || rateCode === 14) p += 2;
+  if (p >= b.length) return null;
+  let c8 = 0;
+  for (let i = at; i < p; i++) c8 = CRC8[c8 ^ b[i]];
+  return c8 === b[p] ? { variable, number, blockSize } : null;
 }
 
 /** One frame into `block`; returns its block size. */
