@@ -86,10 +86,9 @@ export async function decodeChannels(bytes: Uint8Array, options: Pick<DecodeOpti
 }
 
 /**
- * decodeChannels, but with a `window` a stream whose headers tell its length (Ogg,
- * MP3) is decoded only up to the window's end: `channelData` is then that much, and
- * `totalFrames` the length the headers give. A 10-minute MP3 costs what a 4-second one
- * does (2.3 s of CPU and 235 MB before).
+ * decodeChannels, but with a `window` an MP3 or Ogg stream whose headers tell its
+ * length is decoded only up to the window's end: `channelData` is then that much, and
+ * `totalFrames` the length the headers give. (decodeAudio does the same for FLAC.)
  */
 async function decodeChannelsWithin(
   bytes: Uint8Array,
