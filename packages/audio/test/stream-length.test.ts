@@ -80,7 +80,7 @@ describe('stream lengths from headers, and windowed reads that stop early', () =
     });
   });
 
-  it('no length where the headers do not walk to the end: a cut MP3, a cut Ogg page, ADTS AAC', () => {
+  it('no length where the headers do not tell: a cut MP3, a cut Ogg page, a chained Ogg file, ADTS AAC', async () => {
     const mp3 = encode('cut.mp3', ['-c:a', 'libmp3lame', '-b:a', '96k']);
     expect(streamLength(mp3.subarray(0, mp3.length - 100), 'mp3', afterId3(mp3))).toBeNull();
     const ogg = encode('cut.ogg', ['-c:a', 'libvorbis']);
@@ -88,6 +88,12 @@ describe('stream lengths from headers, and windowed reads that stop early', () =
     const cut = streamLength(ogg.subarray(0, ogg.length - 100), 'ogg-vorbis');
     // The last page, cut short, does not count: the length is the one of the page before it.
     expect(cut?.frames).toBeLessThan(whole!.frames);
+    // Two Opus streams one after the other: the last page's granule counts the second alone.
+    const first = encode('first.opus', ['-c:a', 'libopus']);
+    const chained = new Uint8Array([...first, ...encode('second.opus', ['-c:a', 'libopus', '-t', '5'])]);
+    expect(streamLength(chained, 'ogg-opus')).toBeNull();
+    const part = await decodeAudio(chained, { offsetSeconds: 0.6, durationSeconds: 2.5, maxSeconds: 600 });
+    expect(part.totalFrames).toBe((await decodeChannels(chained)).channelData[0].length);
     const aac = encode('a.aac', ['-c:a', 'aac', '-f', 'adts']);
     expect(streamLength(aac, 'aac')).toBeNull();
   });

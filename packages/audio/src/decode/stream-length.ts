@@ -3,8 +3,8 @@
  * Ogg page's granule position, or the MPEG audio frame headers walked one by one.
  * decodeAudio uses it to decode a long recording only as far as the window it needs.
  * null wherever the headers do not say for certain (free-format MP3, a stream that does
- * not walk cleanly to its end, ADTS AAC, whose decoder drops and doubles samples by rules
- * of its own): the caller then decodes the whole stream, as before.
+ * not walk cleanly to its end, a chained Ogg file, ADTS AAC, whose decoder drops and
+ * doubles samples by rules of its own): the caller then decodes the whole stream.
  */
 import type { AudioFormat } from './types.js';
 
@@ -56,7 +56,8 @@ function oggLength(bytes: Uint8Array, format: 'ogg-opus' | 'ogg-vorbis'): Stream
     for (let i = 0; i < segments && at + 27 + i < bytes.length; i++) size += bytes[at + 27 + i];
     if (at + size > bytes.length) continue;
     const granule = high * 2 ** 32 + low;
-    if (high > 0x1fffff || granule < preSkip) return null;
+    // A page of another logical stream (a chained file: its granules count that stream only).
+    if (u32(bytes, at + 14) !== u32(bytes, 14) || high > 0x1fffff || granule < preSkip) return null;
     return { frames: granule - preSkip, sampleRate };
   }
   return null;
