@@ -80,9 +80,13 @@ describe('stream lengths from headers, and windowed reads that stop early', () =
     });
   });
 
-  it('no length where the headers do not tell: a cut MP3, a cut Ogg page, a chained Ogg file, ADTS AAC', async () => {
+  it('no length where the headers do not tell: a cut or joined MP3, a cut Ogg page, a chained Ogg file, ADTS AAC', async () => {
     const mp3 = encode('cut.mp3', ['-c:a', 'libmp3lame', '-b:a', '96k']);
     expect(streamLength(mp3.subarray(0, mp3.length - 100), 'mp3', afterId3(mp3))).toBeNull();
+    // Two files end to end (each with its ID3v2 tag and LAME frame): the decoder plays both.
+    expect(streamLength(new Uint8Array([...mp3, ...mp3]), 'mp3', afterId3(mp3))).toBeNull();
+    const withoutId3 = mp3.subarray(afterId3(mp3));
+    expect(streamLength(new Uint8Array([...withoutId3, ...withoutId3]), 'mp3')).toBeNull();
     const ogg = encode('cut.ogg', ['-c:a', 'libvorbis']);
     const whole = streamLength(ogg, 'ogg-vorbis');
     const cut = streamLength(ogg.subarray(0, ogg.length - 100), 'ogg-vorbis');

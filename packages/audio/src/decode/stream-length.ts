@@ -114,6 +114,8 @@ function mpegLength(b: Uint8Array, start: number): StreamLength | null {
   for (;;) {
     const frame = mpegFrame(b, at);
     if (!frame || frame.sampleRate !== first.sampleRate) break;
+    // Files joined end to end: the decoder's gapless trimming no longer follows from the first tag.
+    if (xingFrame(b, at)) return null;
     if (at + frame.bytes > b.length) break; // a last frame cut short: the decoder drops it
     frames += frame.samples;
     at += frame.bytes;
@@ -143,5 +145,6 @@ function trailerOnly(b: Uint8Array, at: number): boolean {
   const rest = b.length - at;
   if (rest <= 0) return true;
   const tag = String.fromCharCode(...b.subarray(at, at + 8));
-  return tag.startsWith('TAG') || tag === 'APETAGEX' || tag.startsWith('ID3') || tag.startsWith('LYRICS');
+  // (An ID3v2 tag here is more likely the start of another file joined on.)
+  return tag.startsWith('TAG') || tag === 'APETAGEX' || tag.startsWith('LYRICS');
 }
