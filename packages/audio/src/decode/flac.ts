@@ -183,8 +183,8 @@ const TAIL_SCAN_BYTES = 1 << 20;
  * end to know.
  */
 export function streamEnd(bytes: Uint8Array, stream: Pick<FlacStream, 'audioStart' | 'maxBlockSize'>): number | null {
-  const tag = bytes.length >= 128 + 3 && bytes[bytes.length - 128] === 0x54 && bytes[bytes.length - 127] === 0x41;
-  const end = tag && bytes[bytes.length - 126] === 0x47 ? bytes.length - 128 : bytes.length;
+  const id3v1 = bytes.length - 128; // "TAG" and 125 bytes, if any
+  const end = id3v1 > 0 && bytes[id3v1] === 0x54 && bytes[id3v1 + 1] === 0x41 && bytes[id3v1 + 2] === 0x47 ? id3v1 : bytes.length;
   for (let at = end - 8; at >= Math.max(stream.audioStart, end - TAIL_SCAN_BYTES); at--) {
     if (bytes[at] !== 0xff || (bytes[at + 1] & 0xfe) !== 0xf8) continue;
     const header = frameHeader(bytes, at);
