@@ -23,6 +23,7 @@ export {
   type RecordedOutcome,
   recordCallbackAttempt,
   recordJobItemOutcome,
+  staleQueuedJobs,
 } from './jobs.js';
 export {
   createPrediction,

@@ -93,6 +93,29 @@ export async function failUnfinishedItems(
   });
 }
 
+/**
+ * Jobs still `queued` that were created more than `olderThanMs` ago, each with its first
+ * item that has no outcome yet, oldest first: for the batch worker's orphan check.
+ */
+export async function staleQueuedJobs(
+  db: Db,
+  olderThanMs: number,
+  limit = 100,
+): Promise<{ jobId: string; recordingId: string; correlationId: string | null }[]> {
+  const { rows } = await db.pool.query<{ job_id: string; recording_id: string; correlation_id: string | null }>({
+    text: `SELECT j.id AS job_id, r.id AS recording_id, j.correlation_id
+      FROM jobs j CROSS JOIN LATERAL (
+        SELECT r.id FROM recordings r
+        WHERE r.job_id = j.id AND NOT EXISTS (SELECT 1 FROM predictions p WHERE p.job_id = j.id AND p.recording_id = r.id)
+        ORDER BY r.position LIMIT 1
+      ) r
+      WHERE j.status = 'queued' AND j.created_at < now() - make_interval(secs => $1::float8 / 1000)
+      ORDER BY j.created_at LIMIT $2::int`,
+    values: [olderThanMs, limit],
+  });
+  return rows.map((r) => ({ jobId: r.job_id, recordingId: r.recording_id, correlationId: r.correlation_id }));
+}
+
 export interface RecordedOutcome {
   /** False when this item already had an outcome (a retried or redelivered queue job). */
   recorded: boolean;

@@ -19,6 +19,12 @@ export const batchWorkerSettings = {
    * items go back to the queue after about this long (BullMQ's stalled-job check).
    */
   lockDurationMs: env.int('WORKER_LOCK_DURATION_MS', 30_000, { min: 1_000 }),
+  /**
+   * A job still queued this long after it was created, none of whose items is in the
+   * queue, was recorded by a gateway that stopped before queueing it: it is failed
+   * (NOT_QUEUED). Far above the gateway's QUEUE_TIMEOUT_MS, so no job being queued is taken.
+   */
+  orphanAfterMs: env.int('ORPHAN_JOB_AFTER_MS', 600_000, { min: 60_000 }),
   /** HMAC-SHA256 key for the x-ser-signature header; absent: webhooks are unsigned. */
   webhookSecret: env.optional('WEBHOOK_SECRET'),
   webhookTimeoutMs: env.int('WEBHOOK_TIMEOUT_MS', 5_000, { min: 100, max: 120_000 }),

@@ -9,12 +9,20 @@ import { type ClassifyItemPayload, itemsQueue, QUEUES, type WebhookPayload, webh
 import { type Job, type Queue, Worker } from 'bullmq';
 import type { BatchWorkerConfig } from './config.js';
 import { createBatchMetrics, registerQueueDepth } from './metrics.js';
+import { checkOrphanedJobs } from './orphaned-jobs.js';
 import { MAX_STALLS, processItem } from './process-item.js';
 import { processWebhook } from './process-webhook.js';
 
 export type BatchWorkerSettings = Pick<
   BatchWorkerConfig,
-  'queuePrefix' | 'concurrency' | 'classifyDeadlineMs' | 'lockDurationMs' | 'webhookSecret' | 'webhookTimeoutMs' | 'webhookAllowPrivate'
+  | 'queuePrefix'
+  | 'concurrency'
+  | 'classifyDeadlineMs'
+  | 'lockDurationMs'
+  | 'orphanAfterMs'
+  | 'webhookSecret'
+  | 'webhookTimeoutMs'
+  | 'webhookAllowPrivate'
 >;
 
 /** ioredis, as @ser/queue makes it. */
@@ -98,6 +106,11 @@ export function startBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     });
     worker.on('stalled', (jobId) => logger.warn({ queue: worker.name, queueJobId: jobId }, 'stalled job back in the queue'));
   }
+  // Checked a few times within the threshold, at most once a minute.
+  const orphans = checkOrphanedJobs(
+    { db, items: itemQueue, olderThanMs: config.orphanAfterMs, logger },
+    Math.min(60_000, config.orphanAfterMs / 4),
+  );
   logger.info({ prefix: config.queuePrefix, concurrency: config.concurrency }, 'batch worker started');
 
   let closing: Promise<void> | undefined;
@@ -106,7 +119,7 @@ export function startBatchWorker(deps: BatchWorkerDeps): BatchWorker {
     webhooks,
     close: () =>
       (closing ??= (async () => {
-        await Promise.all([items.close(), webhooks.close()]);
+        await Promise.all([items.close(), webhooks.close(), orphans.stop()]);
         await Promise.all([itemQueue.close(), webhookQueue.close()]);
         logger.info('batch worker stopped');
       })()),

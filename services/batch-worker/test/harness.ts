@@ -178,6 +178,7 @@ export async function startHarness(name: string): Promise<Harness> {
           concurrency: 4,
           classifyDeadlineMs: 10_000,
           lockDurationMs: 30_000,
+          orphanAfterMs: 600_000,
           webhookSecret: undefined,
           webhookTimeoutMs: 2_000,
           webhookAllowPrivate: false,

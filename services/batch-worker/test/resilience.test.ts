@@ -144,4 +144,29 @@ describe('batch worker resilience', () => {
       await worker.close();
     }
   });
+
+  it('fails a job that was recorded but never queued once it is old enough; leaves jobs in the queue and young ones alone', async () => {
+    const orphan = await h.createBatch(clips.slice(0, 2)); // a gateway killed before it queued the items
+    const waiting = await h.createBatch(clips.slice(2, 4));
+    await h.enqueue(waiting.payloads, { delay: 3_600_000 }); // in the queue, not due for an hour
+    const young = await h.createBatch(clips.slice(4, 5));
+    // Two minutes old: past this worker's threshold, short of the default one of other tests' workers.
+    await h.db.pool.query(`UPDATE jobs SET created_at = now() - interval '2 minutes' WHERE id = ANY($1::uuid[])`, [
+      [orphan.jobId, waiting.jobId],
+    ]);
+    const { worker } = h.startWorker({ orphanAfterMs: 60_000 });
+    try {
+      expect(await h.waitForJob(orphan.jobId)).toMatchObject({ status: 'failed', total: 2, succeeded: 0, failed: 2 });
+      const results = (await listJobResults(h.db, orphan.jobId, { limit: 10 })).items;
+      expect(results.map((r) => [r.filename, r.errorCode, r.emotion])).toEqual(
+        orphan.recordings.map((r) => [r.filename, 'NOT_QUEUED', null]),
+      );
+      expect((await getJob(h.db, waiting.jobId))?.status).toBe('queued');
+      expect((await getJob(h.db, young.jobId))?.status).toBe('queued');
+    } finally {
+      await worker.close();
+      await h.items.remove(itemJobId(waiting.jobId, waiting.payloads[0].recordingId));
+      await h.items.remove(itemJobId(waiting.jobId, waiting.payloads[1].recordingId));
+    }
+  });
 });
