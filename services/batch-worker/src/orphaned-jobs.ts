@@ -29,9 +29,14 @@ export async function failOrphanedJobs(deps: { db: Db; items: Queue; olderThanMs
 
 /** Runs the check now and then every `everyMs` until stopped; a failed round (Redis or PostgreSQL away) waits for the next. */
 export function checkOrphanedJobs(deps: Parameters<typeof failOrphanedJobs>[0], everyMs: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+  let running: Promise<unknown> | undefined;
+  // One round at a time: a slow one (a database that hangs) is not joined by the next.
   const round = () => {
-    running = failOrphanedJobs(deps).catch((err: Error) => deps.logger.warn({ err: err.message }, 'orphaned job check failed'));
+    running ??= failOrphanedJobs(deps)
+      .catch((err: Error) => deps.logger.warn({ err: err.message }, 'orphaned job check failed'))
+      .finally(() => {
+        running = undefined;
+      });
   };
   round();
   const timer = setInterval(round, everyMs);
