@@ -11,20 +11,17 @@ import type { Logger } from '@ser/observability';
 import { itemJobId } from '@ser/queue';
 import type { Queue } from 'bullmq';
 
-export const NOT_QUEUED = {
+const NOT_QUEUED = {
   errorCode: 'NOT_QUEUED',
   error: 'the file was stored but never queued: the gateway stopped before it queued the job',
 };
 
-export async function failOrphanedJobs(deps: { db: Db; items: Queue; olderThanMs: number; logger: Logger }): Promise<string[]> {
-  const failed: string[] = [];
+export async function failOrphanedJobs(deps: { db: Db; items: Queue; olderThanMs: number; logger: Logger }): Promise<void> {
   for (const stale of await staleQueuedJobs(deps.db, deps.olderThanMs)) {
     if (await deps.items.getJob(itemJobId(stale.jobId, stale.recordingId))) continue;
     await failUnfinishedItems(deps.db, stale.jobId, NOT_QUEUED, stale.correlationId);
     deps.logger.warn({ jobId: stale.jobId }, 'job never queued: its items are failed');
-    failed.push(stale.jobId);
   }
-  return failed;
 }
 
 /** Runs the check now and then every `everyMs` until stopped; a failed round (Redis or PostgreSQL away) waits for the next. */

@@ -225,13 +225,14 @@ function flacIntegers(
   // A stream of unknown length is decoded one frame past the limit, so checkLength sees it.
   const maxFrames = maxSeconds === undefined ? Number.POSITIVE_INFINITY : Math.ceil(maxSeconds * info.sampleRate) + 1;
   const windowEnd = window && info.totalFrames > 0 ? sum(windowFrames(info.totalFrames, info.sampleRate, window)) : maxFrames;
+  const start = afterId3(bytes);
   let flac: FlacStream;
   try {
-    flac = decodeFlac(bytes, afterId3(bytes), Math.min(maxFrames, windowEnd));
+    flac = decodeFlac(bytes, start, Math.min(maxFrames, windowEnd));
     if (flac.frames >= windowEnd && windowEnd < info.totalFrames) {
       const end = streamEnd(bytes, flac);
       if (end !== null && end >= info.totalFrames * 0.99 && end <= info.totalFrames) return { ...flac, totalFrames: end };
-      flac = decodeFlac(bytes, afterId3(bytes), maxFrames);
+      flac = decodeFlac(bytes, start, maxFrames);
     }
   } catch (err) {
     if (err instanceof FlacUnsupportedError) return null;
