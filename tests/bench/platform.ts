@@ -80,6 +80,20 @@ function cpuSnapshot(): Record<string, number> {
   return out;
 }
 
+/** Each service's peak resident memory so far (VmHWM), in MB. */
+function peakRssMb(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of Object.values(platform.services)) {
+    try {
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${s.pid}/status`, 'utf8'))?.[1]);
+      out[s.name] = Math.round(kb / 1024);
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
 function cpuPerClip(before: Record<string, number>, after: Record<string, number>, clips: number): Record<string, number> {
   return Object.fromEntries(Object.keys(after).map((k) => [k, +(((after[k] - before[k]) * 1000) / clips).toFixed(2)]));
 }
@@ -253,6 +267,7 @@ try {
       maxMs: +latencies[latencies.length - 1].toFixed(1),
       cpuMsPerRequest: cpuPerClip(cpu2, cpu3, REQUESTS),
     },
+    peakRssMb: peakRssMb(),
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {
