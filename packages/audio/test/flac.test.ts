@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import decodeCompressed from 'audio-decode';
 import { describe, expect, it } from 'vitest';
+import { decodeFlac } from '../src/decode/flac.js';
 import { readFlacInfo } from '../src/decode/sniff.js';
 import { AudioError, decodeAudio, decodeChannels } from '../src/index.js';
 
@@ -107,6 +108,19 @@ describe('windowed reads stop at the window', () => {
       expect(part.totalFrames).toBe(whole.totalFrames);
       expect(part.samples).toEqual(whole.samples.subarray(part.startFrame, part.startFrame + part.samples.length));
     }
+  });
+
+  it('skip the blocks before the window, and still refuse damage there (the skipped frames’ CRCs are checked)', async () => {
+    const bytes = speech();
+    const whole = decodeFlac(bytes, 0);
+    const from = Math.trunc(0.6 * 22050);
+    const part = decodeFlac(bytes, 0, Math.trunc(3.1 * 22050), from);
+    // Blocks of 4096: the three that end before sample 13230 are passed over.
+    expect(part.firstFrame).toBe(3 * 4096);
+    expect(part.channelData[0]).toEqual(whole.channelData[0].subarray(part.firstFrame, part.frames));
+    const damaged = bytes.slice();
+    damaged[whole.audioStart + 200] ^= 0x10; // inside the first frame
+    await expect(decodeAudio(damaged, WINDOW)).rejects.toMatchObject({ code: 'DECODE_FAILED', message: /damaged/ });
   });
 
   it('still refuse a file cut after the window as TRUNCATED, with the whole decode’s message', async () => {

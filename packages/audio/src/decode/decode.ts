@@ -38,7 +38,8 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeOptions = {}
   if (flac) {
     // Integers to floats for the window alone.
     const { start, count } = windowFrames(flac.totalFrames, flac.sampleRate, options);
-    const channels = flac.channelData.map((c) => integersToFloats(c.subarray(start, start + count), flac.bitsPerSample));
+    const from = start - flac.firstFrame; // the blocks before the window were skipped
+    const channels = flac.channelData.map((c) => integersToFloats(c.subarray(from, from + count), flac.bitsPerSample));
     return {
       sampleRate: flac.sampleRate,
       channels: channels.length,
@@ -224,15 +225,18 @@ function flacIntegers(
   if (info.totalFrames > 0) checkLength(info.totalFrames, info.sampleRate, maxSeconds);
   // A stream of unknown length is decoded one frame past the limit, so checkLength sees it.
   const maxFrames = maxSeconds === undefined ? Number.POSITIVE_INFINITY : Math.ceil(maxSeconds * info.sampleRate) + 1;
-  const windowEnd = window && info.totalFrames > 0 ? sum(windowFrames(info.totalFrames, info.sampleRate, window)) : maxFrames;
+  // With the stream's length known, only the window's blocks are decoded: those before it are skipped, CRCs checked.
+  const range = window && info.totalFrames > 0 ? windowFrames(info.totalFrames, info.sampleRate, window) : null;
+  const windowEnd = range ? sum(range) : maxFrames;
+  const from = range?.start ?? 0;
   const start = afterId3(bytes);
   let flac: FlacStream;
   try {
-    flac = decodeFlac(bytes, start, Math.min(maxFrames, windowEnd));
+    flac = decodeFlac(bytes, start, Math.min(maxFrames, windowEnd), from);
     if (flac.frames >= windowEnd && windowEnd < info.totalFrames) {
       const end = streamEnd(bytes, flac);
       if (end !== null && end >= info.totalFrames * 0.99 && end <= info.totalFrames) return { ...flac, totalFrames: end };
-      flac = decodeFlac(bytes, start, maxFrames);
+      flac = decodeFlac(bytes, start, maxFrames, from);
     }
   } catch (err) {
     if (err instanceof FlacUnsupportedError) return null;

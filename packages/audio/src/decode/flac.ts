@@ -16,9 +16,11 @@ export interface FlacStream {
   bitsPerSample: number;
   /** Frames (samples per channel) announced by STREAMINFO; 0 when the encoder did not know. */
   announcedFrames: number;
-  /** Frames decoded: fewer than announced when the file is cut short. */
+  /** Frames read: fewer than announced when the file is cut short. */
   frames: number;
-  /** One array per channel, integer samples, `frames` long. */
+  /** The first frame decoded: those before it were skipped (see decodeFlac's `from`). */
+  firstFrame: number;
+  /** One array per channel, integer samples from `firstFrame` to `frames`. */
   channelData: Int32Array[];
   /** Byte offset of the first frame, and STREAMINFO's largest block size (for streamEnd). */
   audioStart: number;
@@ -109,10 +111,12 @@ function damaged(message: string): AudioError {
 }
 
 /**
- * Decodes a whole FLAC stream (after an optional ID3v2 tag). `maxFrames` stops a
- * stream whose header does not say its length from growing without bound.
+ * Decodes a FLAC stream (after an optional ID3v2 tag). `maxFrames` stops a stream
+ * whose header does not say its length from growing without bound (or, for a window,
+ * at its end). Blocks that end at or before sample `from` are not decoded, only
+ * checked (see skipBlocks): their samples are not in `channelData`.
  */
-export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.POSITIVE_INFINITY): FlacStream {
+export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.POSITIVE_INFINITY, from = 0): FlacStream {
   let at = start + 4; // "fLaC"
   let sampleRate = 0;
   let channels = 0;
@@ -139,14 +143,16 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   if (sampleRate === 0) throw new AudioError('INVALID_HEADER', 'FLAC header has a sample rate of 0 Hz');
   if (bitsPerSample > 24) throw new FlacUnsupportedError(`${bitsPerSample}-bit FLAC`);
 
+  const skipped = from > 0 ? skipBlocks(bytes, at, from, maxBlockSize) : { at, frames: 0 };
+  const firstFrame = skipped.frames;
   let capacity = Math.min(announcedFrames || 1 << 16, maxFrames + 65536, 1 << 22);
   let data = Array.from({ length: channels }, () => new Int32Array(capacity));
-  let frames = 0;
-  const r = new BitReader(bytes, at);
+  let frames = 0; // decoded, from firstFrame on
+  const r = new BitReader(bytes, skipped.at);
   // Scratch for one block per channel (a block holds at most 65536 samples).
   const block = Array.from({ length: channels }, () => new Int32Array(65536));
 
-  while (r.pos + 16 <= r.end && frames < maxFrames) {
+  while (r.pos + 16 <= r.end && firstFrame + frames < maxFrames) {
     const frameStart = r.pos >>> 3;
     let size: number;
     try {
@@ -168,7 +174,45 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
     if (r.pos >>> 3 <= frameStart) throw damaged('a frame of no length');
   }
   const channelData = data.map((c) => c.subarray(0, frames));
-  return { sampleRate, bitsPerSample, announcedFrames, frames, channelData, audioStart: at, maxBlockSize };
+  return { sampleRate, bitsPerSample, announcedFrames, frames: firstFrame + frames, firstFrame, channelData, audioStart: at, maxBlockSize };
+}
+
+/**
+ * Walks from the frame at byte `at` over the frames whose blocks end at or before
+ * sample `from`, without decoding them: a frame ends where the next frame's header
+ * (CRC-8 and its frame or sample number right) begins and the CRC-16 of the bytes
+ * before it comes out right, which is what decoding it would have checked. Stops at
+ * the first frame it cannot pass that way (damaged, cut, or not a frame), which is
+ * then decoded, damage and all. Returns where decoding starts and how many samples
+ * came before.
+ */
+function skipBlocks(bytes: Uint8Array, at: number, from: number, maxBlockSize: number): { at: number; frames: number } {
+  let frames = 0;
+  let index = 0;
+  for (;;) {
+    const header = frameHeader(bytes, at);
+    if (!header || frames + header.blockSize > from) break;
+    if (header.number !== (header.variable ? frames : index)) break;
+    // Fixed-size blocks: every frame but the last holds maxBlockSize samples.
+    if (!header.variable && header.blockSize !== maxBlockSize) break;
+    let next = -1;
+    let c16 = 0;
+    for (let i = at; i + 1 < bytes.length; i++) {
+      c16 = ((c16 << 8) & 0xffff) ^ CRC16[(c16 >>> 8) ^ bytes[i]];
+      if (c16 === 0 && bytes[i + 1] === 0xff && (bytes[i + 2] & 0xfe) === 0xf8) {
+        const following = frameHeader(bytes, i + 1);
+        if (following && following.number === (following.variable ? frames + header.blockSize : index + 1)) {
+          next = i + 1;
+          break;
+        }
+      }
+    }
+    if (next < 0) break;
+    frames += header.blockSize;
+    index++;
+    at = next;
+  }
+  return { at, frames };
 }
 
 /** How far back from the end a last frame is looked for (a frame of 4096 stereo 24-bit samples is under 25 kB). */
