@@ -4,7 +4,7 @@
  *     download the CSV; clips per second over the whole span;
  *  2. C concurrent clients (default 8) posting single clips to /v1/predictions;
  *     latency p50/p95/p99 and requests per second.
- * Each is measured after a warm-up of the same kind (a job of as many clips; requests
+ * Each is measured after a warm-up of the same kind (a job, by default as large; requests
  * from the same C clients): V8 takes tens of seconds under load to optimise the
  * services' hot code, and a service that has run for a while is what the figures
  * should describe. The warm-up job's own rate is reported too (a platform just started).
