@@ -47,6 +47,7 @@ export interface CallSettings {
   deadline?: Date | number;
   /** Overrides the current correlation id (AsyncLocalStorage) for this call. */
   correlationId?: string;
+  /** Extra metadata (unary calls only: a call stream carries the correlation id in its header). */
   metadata?: Metadata;
   /** Cancels the call (it then rejects with CANCELLED). */
   signal?: AbortSignal;
@@ -83,6 +84,18 @@ export function createClient<C extends Client>(
   return client;
 }
 
+/** The client's default deadline (createClient's `deadlineMs`), if it has one. */
+export function defaultDeadlineOf(client: Client): number | undefined {
+  return defaultDeadlines.get(client);
+}
+
+/** A call's deadline in epoch milliseconds: the earlier of its relative and absolute ones. */
+export function deadlineFor(settings: CallSettings, defaultMs = DEFAULT_DEADLINE_MS): number {
+  const relative = Date.now() + (settings.deadlineMs ?? defaultMs);
+  const absolute = settings.deadline === undefined ? Number.POSITIVE_INFINITY : Number(settings.deadline);
+  return Math.min(relative, absolute);
+}
+
 /** Calls a unary method of a generated client; resolves with its response or rejects with a GrpcError. */
 export function callUnary<C extends Client, K extends UnaryMethodName<C>>(
   client: C,
@@ -93,9 +106,7 @@ export function callUnary<C extends Client, K extends UnaryMethodName<C>>(
   const fn = client[method] as unknown as UnaryFn<RequestOf<C[K]>, ResponseOf<C[K]>>;
   const metadata = settings.metadata?.clone() ?? correlationMetadata();
   if (settings.correlationId) metadata.set(CORRELATION_HEADER, settings.correlationId);
-  const relative = Date.now() + (settings.deadlineMs ?? defaultDeadlines.get(client) ?? DEFAULT_DEADLINE_MS);
-  const absolute = settings.deadline === undefined ? Number.POSITIVE_INFINITY : Number(settings.deadline);
-  const deadline = new Date(Math.min(relative, absolute));
+  const deadline = new Date(deadlineFor(settings, defaultDeadlineOf(client)));
   return new Promise((resolve, reject) => {
     if (settings.signal?.aborted) {
       reject(new GrpcError(status.CANCELLED, 'cancelled before the call started'));

@@ -1,5 +1,5 @@
 /**
- * The generated contracts (ts-proto, from proto/), re-exported by name: the three
+ * The generated contracts (ts-proto, from proto/), re-exported by name: the
  * files each declare helpers with the same names (MessageFns, DeepPartial), so a
  * blanket `export *` would be ambiguous.
  */
@@ -13,11 +13,14 @@ export {
   type HealthServer,
   HealthService,
 } from './gen/grpc/health/v1/health.js';
+export { CallError, CallHeader } from './gen/ser/v1/call_stream.js';
 export {
   AudioInfo,
   AudioSource,
   ClassifyRequest,
   ClassifyResponse,
+  ClassifyStreamRequest,
+  ClassifyStreamResponse,
   ExtractRequest,
   ExtractResponse,
   FeatureExtractorServiceClient,
@@ -35,6 +38,8 @@ export {
   ModelMetadataResponse,
   PredictRequest,
   PredictResponse,
+  PredictStreamRequest,
+  PredictStreamResponse,
   Scaler,
   ServerLiveRequest,
   ServerLiveResponse,

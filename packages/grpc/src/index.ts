@@ -5,6 +5,14 @@
  */
 export { Metadata, type Server, status } from '@grpc/grpc-js';
 export {
+  CallStream,
+  type CallStreamRequest,
+  type CallStreamResponse,
+  callStream,
+  closeClient,
+  type StreamMethodName,
+} from './call-stream.js';
+export {
   type CallSettings,
   type CreateClientOptions,
   callUnary,
@@ -22,4 +30,12 @@ export * from './generated.js';
 export { HealthImplementation, ServingStatus } from './health.js';
 export { type MetricsServer, metricsRequestListener, startMetricsServer } from './metrics-server.js';
 export { bindServer, shutdownServer, stopOnSignals } from './server-lifecycle.js';
-export { type GrpcServerMetrics, grpcServerMetrics, type Unary, type UnaryHandler, type UnaryOptions, unaryWrapper } from './unary.js';
+export {
+  type CallContext,
+  type GrpcServerMetrics,
+  grpcServerMetrics,
+  type Unary,
+  type UnaryHandler,
+  type UnaryOptions,
+  unaryWrapper,
+} from './unary.js';

@@ -1,14 +1,35 @@
 /**
  * Unary handlers as async functions: the wrapper runs the handler inside the call's
  * correlation id, turns what it throws into a gRPC status (see errors.ts), and
- * records latency and outcome per method and status code.
+ * records latency and outcome per method and status code. The same handler can also
+ * serve a call stream (call_stream.proto): many calls over one long-lived stream.
  */
-import { type handleUnaryCall, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { Counter, errorsCounter, Histogram, LATENCY_BUCKETS, type Logger, type Registry } from '@ser/observability';
+import {
+  type handleBidiStreamingCall,
+  type handleUnaryCall,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
+import {
+  acceptCorrelationId,
+  Counter,
+  errorsCounter,
+  Histogram,
+  LATENCY_BUCKETS,
+  type Logger,
+  type Registry,
+  withCorrelationId,
+} from '@ser/observability';
+import type { CallStreamRequest, CallStreamResponse } from './call-stream.js';
 import { withCallCorrelation } from './correlation.js';
-import { statusName, toGrpcError } from './errors.js';
+import { GrpcError, statusName, toGrpcError } from './errors.js';
 
-export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
+/** What a handler may ask of its call, unary or on a call stream. */
+export type CallContext = Pick<ServerUnaryCall<unknown, unknown>, 'getDeadline' | 'cancelled'>;
+
+export type UnaryHandler<Req, Res> = (request: Req, call: CallContext) => Promise<Res> | Res;
 
 export interface GrpcServerMetrics {
   handling: Histogram<'method' | 'code'>;
@@ -57,46 +78,120 @@ export interface UnaryOptions {
 }
 
 /**
- * Returns `unary(method, handler)`, which makes a grpc-js handler from an async function.
- * `method` is the metrics label (e.g. 'Predict').
+ * Returns `unary(method, handler)`, which makes a grpc-js handler from an async function,
+ * with `unary.stream(method, handler)`, which serves the same handler on a call stream,
+ * and `unary.endStreams()`, which a server calls when it shuts down: open call streams
+ * answer what they hold and end (new calls on them get UNAVAILABLE), so that the server's
+ * graceful shutdown is not held up by streams that would otherwise stay open.
+ * `method` is the metrics label (e.g. 'Predict'), the same for both.
  */
 export function unaryWrapper(options: UnaryOptions) {
   const metrics = grpcServerMetrics(options.registry);
   const { logger } = options;
-  return function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
+  const openStreams = new Set<() => void>();
+  let ending = false;
+
+  /** Runs the handler, records metrics, logs a failure; rejects with the GrpcError the caller is to get. */
+  async function handle<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, request: Req, call: CallContext): Promise<Res> {
+    const started = process.hrtime.bigint();
+    const finish = (code: status) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const labels = { method, code: statusName(code) };
+      metrics.handling.observe(labels, seconds);
+      metrics.handled.inc(labels);
+      return seconds * 1000;
+    };
+    try {
+      const response = await handler(request, call);
+      logger.debug({ method, code: 'OK', ms: round(finish(status.OK)) }, 'grpc call');
+      return response;
+    } catch (err) {
+      const grpcError = toGrpcError(err);
+      const ms = finish(grpcError.code);
+      metrics.errors.inc({ kind: grpcError.reason ?? grpcError.codeName });
+      const fields = { method, code: grpcError.codeName, reason: grpcError.reason, ms: round(ms) };
+      if (grpcError.code === status.INTERNAL || grpcError.code === status.UNKNOWN)
+        logger.error({ ...fields, err: grpcError.cause ?? grpcError }, 'grpc call failed');
+      else if (CALLER_STATUSES.has(grpcError.code)) logger.info({ ...fields, message: grpcError.message }, 'grpc call refused');
+      else logger.warn({ ...fields, message: grpcError.message }, 'grpc call failed');
+      throw grpcError;
+    }
+  }
+
+  function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>): handleUnaryCall<Req, Res> {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       withCallCorrelation(call, () => {
-        const started = process.hrtime.bigint();
-        const finish = (code: status) => {
-          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          const labels = { method, code: statusName(code) };
-          metrics.handling.observe(labels, seconds);
-          metrics.handled.inc(labels);
-          return seconds * 1000;
-        };
-        Promise.resolve()
-          .then(() => handler(call.request, call))
-          .then(
-            (response) => {
-              const ms = finish(status.OK);
-              logger.debug({ method, code: 'OK', ms: round(ms) }, 'grpc call');
-              callback(null, response);
-            },
-            (err: unknown) => {
-              const grpcError = toGrpcError(err);
-              const ms = finish(grpcError.code);
-              metrics.errors.inc({ kind: grpcError.reason ?? grpcError.codeName });
-              const fields = { method, code: grpcError.codeName, reason: grpcError.reason, ms: round(ms) };
-              if (grpcError.code === status.INTERNAL || grpcError.code === status.UNKNOWN)
-                logger.error({ ...fields, err: grpcError.cause ?? grpcError }, 'grpc call failed');
-              else if (CALLER_STATUSES.has(grpcError.code)) logger.info({ ...fields, message: grpcError.message }, 'grpc call refused');
-              else logger.warn({ ...fields, message: grpcError.message }, 'grpc call failed');
-              callback(grpcError.toServiceError(), null);
-            },
-          );
+        handle(method, handler, call.request, call).then(
+          (response) => callback(null, response),
+          (err: GrpcError) => callback(err.toServiceError(), null),
+        );
       });
     };
-  };
+  }
+
+  function stream<Req, Res>(
+    method: string,
+    handler: UnaryHandler<Req, Res>,
+  ): handleBidiStreamingCall<CallStreamRequest<Req>, CallStreamResponse<Res>> {
+    return (call: ServerDuplexStream<CallStreamRequest<Req>, CallStreamResponse<Res>>) => {
+      let inFlight = 0;
+      let callerDone = false;
+      let draining = ending;
+      const endWhenIdle = () => {
+        if (inFlight > 0 || !(callerDone || draining) || !call.writable) return;
+        openStreams.delete(drain);
+        call.end();
+      };
+      const drain = () => {
+        draining = true;
+        endWhenIdle();
+      };
+      openStreams.add(drain);
+      const answer = (id: number, result: CallStreamResponse<Res>['result']) => {
+        if (!call.cancelled && call.writable) call.write({ id, result });
+      };
+      const refuse = (id: number, err: GrpcError) =>
+        answer(id, { $case: 'error', value: { code: err.code, reason: err.reason ?? '', message: err.message } });
+
+      call.on('data', ({ header, request }: CallStreamRequest<Req>) => {
+        const id = header?.id ?? 0;
+        if (draining) return refuse(id, new GrpcError(status.UNAVAILABLE, 'the server is shutting down', { reason: 'SHUTTING_DOWN' }));
+        if (!header || !request)
+          return refuse(id, new GrpcError(status.INVALID_ARGUMENT, 'a call stream message needs a header and a request'));
+        const deadline = header.timeoutMs > 0 ? Date.now() + header.timeoutMs : Number.POSITIVE_INFINITY;
+        const context: CallContext = {
+          getDeadline: () => deadline,
+          get cancelled() {
+            return call.cancelled || Date.now() >= deadline;
+          },
+        };
+        inFlight++;
+        withCorrelationId(acceptCorrelationId(header.correlationId), () => handle(method, handler, request, context))
+          .then(
+            (value) => answer(id, { $case: 'response', value }),
+            (err: GrpcError) => refuse(id, err),
+          )
+          .finally(() => {
+            inFlight--;
+            endWhenIdle();
+          });
+      });
+      call.on('end', () => {
+        callerDone = true;
+        endWhenIdle();
+      });
+      // The caller went away: what it had in flight is finished and its answers dropped.
+      call.on('error', () => openStreams.delete(drain));
+      call.on('cancelled', () => openStreams.delete(drain));
+    };
+  }
+
+  function endStreams(): void {
+    ending = true;
+    for (const drain of [...openStreams]) drain();
+  }
+
+  return Object.assign(unary, { stream, endStreams });
 }
 
 /** What unaryWrapper returns: `unary(method, handler)`. */

@@ -1,6 +1,7 @@
 /**
  * The shared gRPC plumbing over a real loopback server: correlation ids, error
- * statuses and reasons, deadlines, metrics, health, float32 tensors, /metrics.
+ * statuses and reasons, deadlines, metrics, health, float32 tensors, /metrics,
+ * and call streams (many calls of a unary method over one stream).
  */
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,7 +13,9 @@ import { StorageError } from '../../storage/src/object-store.js';
 import {
   bindServer,
   bytesToFloat32,
+  callStream,
   callUnary,
+  closeClient,
   createClient,
   float32ToBytes,
   GrpcError,
@@ -21,6 +24,7 @@ import {
   InferenceServiceClient as InferenceClientCtor,
   type InferenceServiceClient,
   InferenceServiceService,
+  type PredictRequest,
   ServingStatus,
   shutdownServer,
   startMetricsServer,
@@ -51,14 +55,26 @@ async function behave(command: string, raw: Buffer): Promise<number[]> {
     case 'slow':
       await sleep(400);
       return [];
+    case 'correlation':
+      seenCorrelationIds.push(currentCorrelationId() ?? '');
+      return [];
     default:
       return Array.from(bytesToFloat32(raw), (x) => x * 2);
   }
 }
 
-beforeAll(async () => {
+/** A server of the test handlers; `unary` is its wrapper (for endStreams). */
+function testServer() {
   const unary = unaryWrapper({ registry, logger: createLogger('grpc-test', { level: 'silent' }) });
-  server = new Server();
+  const predictHandler = async (request: PredictRequest) => ({
+    labels: [],
+    rows: request.rows,
+    probabilities: await behave(request.scalerDigest, request.rawInput),
+    batchSize: 1,
+    queueMs: 0,
+    computeMs: 0,
+  });
+  const server = new Server();
   server.addService(InferenceServiceService, {
     serverLive: unary('ServerLive', () => {
       seenCorrelationIds.push(currentCorrelationId() ?? '');
@@ -68,15 +84,14 @@ beforeAll(async () => {
     modelMetadata: unary('ModelMetadata', () => {
       throw new Error('not here');
     }),
-    predict: unary('Predict', async (request) => ({
-      labels: [],
-      rows: request.rows,
-      probabilities: await behave(request.scalerDigest, request.rawInput),
-      batchSize: 1,
-      queueMs: 0,
-      computeMs: 0,
-    })),
+    predict: unary('Predict', predictHandler),
+    predictStream: unary.stream('Predict', predictHandler),
   });
+  return { server, unary };
+}
+
+beforeAll(async () => {
+  server = testServer().server;
   health.addTo(server);
   const port = await bindServer(server, '127.0.0.1', 0);
   client = createClient(InferenceClientCtor, `127.0.0.1:${port}`, { deadlineMs: 2000 });
@@ -84,7 +99,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  client?.close();
+  if (client) closeClient(client);
   healthClient?.close();
   health.endWatches();
   if (server) await shutdownServer(server, 1000);
@@ -222,6 +237,82 @@ describe('/metrics server', () => {
       expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
     } finally {
       await metrics?.close();
+    }
+  });
+});
+
+describe('call streams', () => {
+  const streamed = (command: string, values: number[] = [], settings = {}) =>
+    callStream(client, 'predictStream', { scalerDigest: command, rows: 1, rawInput: float32ToBytes(Float32Array.from(values)) }, settings);
+
+  it('carry concurrent calls over one stream, each answered when done', async () => {
+    const finished: string[] = [];
+    const slow = streamed('slow').then(() => finished.push('slow'));
+    const fast = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => streamed('echo', [i, -i]).then((r) => (finished.push('echo'), r.probabilities))),
+    );
+    expect(fast).toEqual(Array.from({ length: 50 }, (_, i) => [2 * i, -2 * i]));
+    await slow;
+    expect(finished.at(-1)).toBe('slow');
+  });
+
+  it('carry the correlation id: given, or the caller’s, or made up', async () => {
+    await streamed('correlation', [], { correlationId: 'explicit-2' });
+    expect(seenCorrelationIds.at(-1)).toBe('explicit-2');
+    await withCorrelationId('job-43.item-1', () => streamed('correlation'));
+    expect(seenCorrelationIds.at(-1)).toBe('job-43.item-1');
+    await streamed('correlation');
+    expect(seenCorrelationIds.at(-1)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('fail a call as its unary twin would, and the stream goes on', async () => {
+    const audio = await rejection(streamed('audio'));
+    expect([audio.code, audio.reason, audio.message]).toEqual([status.INVALID_ARGUMENT, 'TRUNCATED', 'FLAC stream ends early']);
+    expect(await rejection(streamed('missing'))).toMatchObject({ code: status.NOT_FOUND, reason: 'OBJECT_NOT_FOUND' });
+    expect(await rejection(streamed('boom'))).toMatchObject({ code: status.INTERNAL, message: 'internal error' });
+    expect(await rejection(streamed('slow', [], { deadlineMs: 50 }))).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    const controller = new AbortController();
+    const aborted = streamed('slow', [], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    expect((await rejection(aborted)).code).toBe(status.CANCELLED);
+    expect((await streamed('echo', [1])).probabilities).toEqual([2]);
+    const text = await registry.getSingleMetricAsString('ser_grpc_server_handled_total');
+    expect(text).toMatch(/ser_grpc_server_handled_total\{method="Predict",code="INVALID_ARGUMENT"\} 2/);
+  });
+
+  it('end when their server shuts down, after answering what they hold; the next call finds the new server', async () => {
+    const first = testServer();
+    const port = await bindServer(first.server, '127.0.0.1', 0);
+    const own = createClient(InferenceClientCtor, `127.0.0.1:${port}`, { deadlineMs: 2000 });
+    const call = (command: string) =>
+      callStream(own, 'predictStream', { scalerDigest: command, rows: 1, rawInput: float32ToBytes(Float32Array.of(1)) });
+    try {
+      expect((await call('echo')).probabilities).toEqual([2]);
+      const inFlight = call('slow');
+      await sleep(50);
+      const started = Date.now();
+      first.unary.endStreams();
+      expect(await shutdownServer(first.server, 5000)).toBe(true); // not held up by the open stream
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect((await inFlight).probabilities).toEqual([]);
+      expect((await rejection(call('echo'))).code).toBe(status.UNAVAILABLE);
+
+      const second = testServer();
+      await bindServer(second.server, '127.0.0.1', port);
+      try {
+        let answer: number[] | undefined;
+        for (let i = 0; i < 20 && !answer; i++)
+          answer = await call('echo').then(
+            (r) => r.probabilities,
+            () => sleep(100).then(() => undefined),
+          );
+        expect(answer).toEqual([2]);
+      } finally {
+        second.unary.endStreams();
+        await shutdownServer(second.server, 1000);
+      }
+    } finally {
+      closeClient(own);
     }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '@ser/config';
 import { createDb } from '@ser/db';
-import { createClient, FeatureExtractorServiceClient, startMetricsServer, stopOnSignals } from '@ser/grpc';
+import { closeClient, createClient, FeatureExtractorServiceClient, startMetricsServer, stopOnSignals } from '@ser/grpc';
 import { createLogger, createRegistry } from '@ser/observability';
 import { producerConnection, workerConnection } from '@ser/queue';
 import { type BatchWorkerConfig, loadBatchWorkerConfig } from './config.js';
@@ -50,6 +50,6 @@ logger.info({ extractor: config.extractorAddress, metricsPort: metrics?.port }, 
 
 stopOnSignals(async () => {
   await worker.close();
-  extractor.close();
+  closeClient(extractor);
   await Promise.allSettled([workerRedis.quit(), producerRedis.quit(), db.$disconnect(), metrics?.close()]);
 }, logger);

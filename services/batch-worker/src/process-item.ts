@@ -16,7 +16,7 @@ import {
   type RecordingAudio,
   recordJobItemOutcome,
 } from '@ser/db';
-import { type ClassifyResponse, callUnary, type FeatureExtractorServiceClient, GrpcError, status, statusName } from '@ser/grpc';
+import { type ClassifyResponse, callStream, type FeatureExtractorServiceClient, GrpcError, status, statusName } from '@ser/grpc';
 import type { Logger } from '@ser/observability';
 import { type ClassifyItemPayload, JOBS, type WebhookPayload, webhookJobId } from '@ser/queue';
 import { EMOTIONS, type Emotion, isEmotion } from '@ser/shared';
@@ -71,9 +71,9 @@ export async function processItem(job: Job<ClassifyItemPayload>, deps: ItemDeps,
     let outcome: Outcome;
     let audio: RecordingAudio | null = null;
     try {
-      const res = await callUnary(
+      const res = await callStream(
         deps.extractor,
-        'classify',
+        'classifyStream',
         { audio: { source: { $case: 'objectKey', value: item.objectKey }, filename: item.filename } },
         { deadlineMs: deps.classifyDeadlineMs, correlationId: item.correlationId },
       );

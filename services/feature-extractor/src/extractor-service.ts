@@ -4,6 +4,8 @@
  */
 import {
   type AudioSource,
+  type CallContext,
+  type ClassifyRequest,
   type ClassifyResponse,
   type ExtractResponse,
   type FeatureExtractorServiceServer,
@@ -31,8 +33,6 @@ export interface ExtractorDeps {
   logger: Logger;
   unary: Unary;
 }
-
-type ServerCall = { getDeadline(): Date | number; cancelled: boolean };
 
 export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceServer {
   const { models, pool, store, metrics, logger, unary } = deps;
@@ -64,7 +64,7 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
     return { bytes, fetchMs };
   }
 
-  async function features(bytes: Uint8Array, model: ServedModel, call: ServerCall): Promise<FeatureResult> {
+  async function features(bytes: Uint8Array, model: ServedModel, call: CallContext): Promise<FeatureResult> {
     // A caller that gave up (or ran out of time) while the audio was fetched does not need the CPU spent.
     if (call.cancelled) throw new GrpcError(status.CANCELLED, 'the caller went away');
     const result = await pool.compute({ bytes, spec: model.spec, vectorLength: model.vectorLength, maxSeconds: deps.maxAudioSeconds });
@@ -81,7 +81,7 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
     totalMs: performance.now() - started,
   });
 
-  const deadlineOf = (call: ServerCall) => {
+  const deadlineOf = (call: CallContext) => {
     const d = call.getDeadline();
     return d instanceof Date ? d.getTime() : d;
   };
@@ -108,48 +108,51 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
       }),
     ),
 
-    classify: unary('Classify', (request, call) =>
-      counted('Classify', async (): Promise<ClassifyResponse> => {
-        const started = performance.now();
-        const settings = { deadline: deadlineOf(call) };
-        const { bytes, fetchMs } = await fetchAudio(request.audio);
-        let f: FeatureResult | undefined;
-        let featureMs = 0;
-        const before = performance.now();
-        const { model, response } = await models.classify(async (m) => {
-          const t = performance.now();
-          f = await features(bytes, m, call);
-          featureMs += performance.now() - t;
-          return f.vector;
-        }, settings);
-        const inferenceMs = performance.now() - before - featureMs;
-        metrics.stageSeconds.observe({ stage: 'inference' }, inferenceMs / 1000);
-        const probabilities = response.probabilities;
-        let best = 0;
-        for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
-        const result: ClassifyResponse = {
-          model: response.model ?? model.identity,
-          labels: response.labels,
-          probabilities,
-          emotion: response.labels[best],
-          confidence: probabilities[best],
-          audio: f!.audio,
-          timings: timings(fetchMs, f!, inferenceMs, started),
-        };
-        logger.info(
-          {
-            method: 'Classify',
-            emotion: result.emotion,
-            confidence: round(result.confidence),
-            audio: result.audio,
-            timings: result.timings,
-          },
-          'classified',
-        );
-        return result;
-      }),
-    ),
+    classify: unary('Classify', classify),
+    classifyStream: unary.stream('Classify', classify),
   };
+
+  function classify(request: ClassifyRequest, call: CallContext): Promise<ClassifyResponse> {
+    return counted('Classify', async (): Promise<ClassifyResponse> => {
+      const started = performance.now();
+      const settings = { deadline: deadlineOf(call) };
+      const { bytes, fetchMs } = await fetchAudio(request.audio);
+      let f: FeatureResult | undefined;
+      let featureMs = 0;
+      const before = performance.now();
+      const { model, response } = await models.classify(async (m) => {
+        const t = performance.now();
+        f = await features(bytes, m, call);
+        featureMs += performance.now() - t;
+        return f.vector;
+      }, settings);
+      const inferenceMs = performance.now() - before - featureMs;
+      metrics.stageSeconds.observe({ stage: 'inference' }, inferenceMs / 1000);
+      const probabilities = response.probabilities;
+      let best = 0;
+      for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
+      const result: ClassifyResponse = {
+        model: response.model ?? model.identity,
+        labels: response.labels,
+        probabilities,
+        emotion: response.labels[best],
+        confidence: probabilities[best],
+        audio: f!.audio,
+        timings: timings(fetchMs, f!, inferenceMs, started),
+      };
+      logger.info(
+        {
+          method: 'Classify',
+          emotion: result.emotion,
+          confidence: round(result.confidence),
+          audio: result.audio,
+          timings: result.timings,
+        },
+        'classified',
+      );
+      return result;
+    });
+  }
 }
 
 function round(x: number): number {

@@ -8,13 +8,16 @@
 import type { ClipSpec, PadMode } from '@ser/audio';
 import {
   type CallSettings,
+  callStream,
   callUnary,
+  closeClient,
   createClient,
   float32ToBytes,
   GrpcError,
   InferenceServiceClient,
   type ModelIdentity,
   type ModelMetadataResponse,
+  type PredictRequest,
   type PredictResponse,
   type RequestOf,
   type ResponseOf,
@@ -127,7 +130,7 @@ export class ModelClient {
       rows: 1,
       rawInput: float32ToBytes(scaleVector(model, vector)),
     };
-    return this.call('predict', request, settings);
+    return this.call('predictStream', request, settings);
   }
 
   /** Is inference up and ready? (the health probe; also notices a new model) */
@@ -145,20 +148,26 @@ export class ModelClient {
   }
 
   close(): void {
-    this.client.close();
+    closeClient(this.client);
   }
 
   /**
    * A call to inference, its failures restated for the extractor's caller: inference
    * down is UNAVAILABLE; a refusal that is not about the caller's audio is INTERNAL.
    */
-  private async call<K extends 'modelMetadata' | 'predict' | 'serverReady'>(
+  private call<K extends 'modelMetadata' | 'serverReady'>(
     method: K,
     request: RequestOf<InferenceServiceClient[K]>,
     settings: CallSettings,
-  ): Promise<ResponseOf<InferenceServiceClient[K]>> {
+  ): Promise<ResponseOf<InferenceServiceClient[K]>>;
+  private call(method: 'predictStream', request: PredictRequest, settings: CallSettings): Promise<PredictResponse>;
+  private async call(method: 'modelMetadata' | 'serverReady' | 'predictStream', request: object, settings: CallSettings): Promise<unknown> {
     try {
-      const response = await callUnary(this.client, method, request, { deadlineMs: this.deadlineMs, ...settings });
+      settings = { deadlineMs: this.deadlineMs, ...settings };
+      const response =
+        method === 'predictStream'
+          ? await callStream(this.client, method, request as PredictRequest, settings)
+          : await callUnary(this.client, method, request, settings);
       this.setReachable(true);
       return response;
     } catch (err) {

@@ -60,6 +60,7 @@ export async function startExtractorServer(config: ExtractorConfig, options: Sta
   const store = config.s3Endpoint ? new ObjectStore(config) : undefined;
 
   const server = new Server({ 'grpc.max_receive_message_length': config.maxMessageBytes });
+  const unary = unaryWrapper({ registry, logger });
   server.addService(
     FeatureExtractorServiceService,
     extractorService({
@@ -69,7 +70,7 @@ export async function startExtractorServer(config: ExtractorConfig, options: Sta
       maxAudioSeconds: config.maxAudioSeconds,
       metrics: createExtractorMetrics(registry),
       logger,
-      unary: unaryWrapper({ registry, logger }),
+      unary,
     }),
   );
   health.addTo(server);
@@ -110,6 +111,7 @@ export async function startExtractorServer(config: ExtractorConfig, options: Sta
       clearInterval(prober);
       health.setAll(ServingStatus.NOT_SERVING);
       health.endWatches();
+      unary.endStreams();
       const clean = await shutdownServer(server, config.shutdownGraceMs);
       models.close();
       await pool.close();

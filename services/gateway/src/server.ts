@@ -4,7 +4,7 @@
  * Redis, the database pool and the gRPC channels are closed.
  */
 import { createDb } from '@ser/db';
-import { createClient, FeatureExtractorServiceClient, InferenceServiceClient } from '@ser/grpc';
+import { closeClient, createClient, FeatureExtractorServiceClient, InferenceServiceClient } from '@ser/grpc';
 import { createLogger, type Logger } from '@ser/observability';
 import { itemsQueue, producerConnection } from '@ser/queue';
 import { ObjectStore } from '@ser/storage';
@@ -60,7 +60,7 @@ export async function startGateway(config: GatewayConfig, options: { logger?: Lo
     await queue.close().catch((err: unknown) => logger.warn({ err }, 'closing the queue failed'));
     redis.disconnect();
     await db.$disconnect();
-    extractor.close();
+    closeClient(extractor);
     inference.close();
   };
 

@@ -4,11 +4,13 @@
  */
 import {
   bytesToFloat32,
+  type CallContext,
   GrpcError,
   type InferenceServiceServer,
   type ModelIdentity,
   type ModelMetadataResponse,
   type PredictRequest,
+  type PredictResponse,
   status,
   type Unary,
 } from '@ser/grpc';
@@ -98,24 +100,27 @@ export function inferenceService({ bundle, batcher, unary, isReady }: InferenceS
     serverLive: unary('ServerLive', () => ({ live: true })),
     serverReady: unary('ServerReady', () => ({ ready: isReady(), model: identity })),
     modelMetadata: unary('ModelMetadata', () => metadata),
-    predict: unary('Predict', async (request, call) => {
-      const input = checkPredictRequest(bundle, request);
-      const deadline = call.getDeadline();
-      const outcome = await batcher.submit({
-        input,
-        rows: request.rows,
-        deadline: deadline instanceof Date ? deadline.getTime() : deadline,
-        isCancelled: () => call.cancelled,
-      });
-      return {
-        model: identity,
-        labels: bundle.manifest.labels,
-        rows: request.rows,
-        probabilities: Array.from(outcome.probabilities),
-        batchSize: outcome.batchSize,
-        queueMs: outcome.queueMs,
-        computeMs: outcome.computeMs,
-      };
-    }),
+    predict: unary('Predict', predict),
+    predictStream: unary.stream('Predict', predict),
   };
+
+  async function predict(request: PredictRequest, call: CallContext): Promise<PredictResponse> {
+    const input = checkPredictRequest(bundle, request);
+    const deadline = call.getDeadline();
+    const outcome = await batcher.submit({
+      input,
+      rows: request.rows,
+      deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+      isCancelled: () => call.cancelled,
+    });
+    return {
+      model: identity,
+      labels: bundle.manifest.labels,
+      rows: request.rows,
+      probabilities: Array.from(outcome.probabilities),
+      batchSize: outcome.batchSize,
+      queueMs: outcome.queueMs,
+      computeMs: outcome.computeMs,
+    };
+  }
 }

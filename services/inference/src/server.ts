@@ -69,10 +69,8 @@ export async function startInferenceServer(config: InferenceConfig, options: Sta
   let ready = false;
   const health = new HealthImplementation({ '': ServingStatus.NOT_SERVING, [INFERENCE_SERVICE_NAME]: ServingStatus.NOT_SERVING });
   const server = new Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES });
-  server.addService(
-    InferenceServiceService,
-    inferenceService({ bundle, batcher, unary: unaryWrapper({ registry, logger }), isReady: () => ready }),
-  );
+  const unary = unaryWrapper({ registry, logger });
+  server.addService(InferenceServiceService, inferenceService({ bundle, batcher, unary, isReady: () => ready }));
   health.addTo(server);
 
   let port: number;
@@ -105,6 +103,7 @@ export async function startInferenceServer(config: InferenceConfig, options: Sta
       ready = false;
       health.setAll(ServingStatus.NOT_SERVING);
       health.endWatches();
+      unary.endStreams();
       // Queued requests run now rather than after their batching delay; calls in flight finish.
       const [clean] = await Promise.all([shutdownServer(server, config.shutdownGraceMs), batcher.drain()]);
       await bundle.close();

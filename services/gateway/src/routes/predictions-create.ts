@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MultipartFile } from '@fastify/multipart';
 import { recordSinglePrediction } from '@ser/db';
-import { type ClassifyResponse, callUnary, GrpcError, status } from '@ser/grpc';
+import { type ClassifyResponse, callStream, GrpcError, status } from '@ser/grpc';
 import type { FastifyInstance } from 'fastify';
 import { classifiedOutcome } from '../classification.js';
 import type { RouteContext } from '../deps.js';
@@ -79,9 +79,9 @@ export default async function predictionsCreate(fastify: FastifyInstance, { deps
       let response: ClassifyResponse;
       try {
         if (!inline) await upload.done;
-        response = await callUnary(
+        response = await callStream(
           extractor,
-          'classify',
+          'classifyStream',
           {
             audio: {
               source: inline ? { $case: 'content', value: upload.body as Buffer } : { $case: 'objectKey', value: objectKey },

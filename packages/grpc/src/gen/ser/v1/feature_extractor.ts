@@ -10,14 +10,17 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { CallError, CallHeader } from "./call_stream.js";
 import { ModelIdentity } from "./inference.js";
 
 export const protobufPackage = "ser.v1";
@@ -84,6 +87,17 @@ export interface ClassifyResponse {
   confidence: number;
   audio?: AudioInfo | undefined;
   timings?: Timings | undefined;
+}
+
+export interface ClassifyStreamRequest {
+  header?: CallHeader | undefined;
+  request?: ClassifyRequest | undefined;
+}
+
+export interface ClassifyStreamResponse {
+  /** The id of the request's CallHeader. */
+  id: number;
+  result?: { $case: "response"; value: ClassifyResponse } | { $case: "error"; value: CallError } | undefined;
 }
 
 function createBaseAudioSource(): AudioSource {
@@ -1004,6 +1018,212 @@ export const ClassifyResponse: MessageFns<ClassifyResponse> = {
   },
 };
 
+function createBaseClassifyStreamRequest(): ClassifyStreamRequest {
+  return { header: undefined, request: undefined };
+}
+
+export const ClassifyStreamRequest: MessageFns<ClassifyStreamRequest> = {
+  encode(message: ClassifyStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      CallHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.request !== undefined) {
+      ClassifyRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClassifyStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClassifyStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = CallHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = ClassifyRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClassifyStreamRequest {
+    return {
+      header: isSet(object.header) ? CallHeader.fromJSON(object.header) : undefined,
+      request: isSet(object.request) ? ClassifyRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: ClassifyStreamRequest): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = CallHeader.toJSON(message.header);
+    }
+    if (message.request !== undefined) {
+      obj.request = ClassifyRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClassifyStreamRequest>): ClassifyStreamRequest {
+    return ClassifyStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClassifyStreamRequest>): ClassifyStreamRequest {
+    const message = createBaseClassifyStreamRequest();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? CallHeader.fromPartial(object.header)
+      : undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? ClassifyRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClassifyStreamResponse(): ClassifyStreamResponse {
+  return { id: 0, result: undefined };
+}
+
+export const ClassifyStreamResponse: MessageFns<ClassifyStreamResponse> = {
+  encode(message: ClassifyStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    switch (message.result?.$case) {
+      case "response":
+        ClassifyResponse.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        CallError.encode(message.result.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClassifyStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClassifyStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "response", value: ClassifyResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = { $case: "error", value: CallError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClassifyStreamResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      result: isSet(object.response)
+        ? { $case: "response", value: ClassifyResponse.fromJSON(object.response) }
+        : isSet(object.error)
+        ? { $case: "error", value: CallError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ClassifyStreamResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.result?.$case === "response") {
+      obj.response = ClassifyResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = CallError.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClassifyStreamResponse>): ClassifyStreamResponse {
+    return ClassifyStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClassifyStreamResponse>): ClassifyStreamResponse {
+    const message = createBaseClassifyStreamResponse();
+    message.id = object.id ?? 0;
+    switch (object.result?.$case) {
+      case "response": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "response", value: ClassifyResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: CallError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 export type FeatureExtractorServiceService = typeof FeatureExtractorServiceService;
 export const FeatureExtractorServiceService = {
   /** Decodes the audio and computes the raw (or scaled) feature vector. */
@@ -1026,6 +1246,21 @@ export const FeatureExtractorServiceService = {
     responseSerialize: (value: ClassifyResponse): Buffer => Buffer.from(ClassifyResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ClassifyResponse => ClassifyResponse.decode(value),
   },
+  /**
+   * Classify calls over one stream (see call_stream.proto), for callers that
+   * classify at a high rate: the gateway and the batch worker.
+   */
+  classifyStream: {
+    path: "/ser.v1.FeatureExtractorService/ClassifyStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ClassifyStreamRequest): Buffer =>
+      Buffer.from(ClassifyStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ClassifyStreamRequest => ClassifyStreamRequest.decode(value),
+    responseSerialize: (value: ClassifyStreamResponse): Buffer =>
+      Buffer.from(ClassifyStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ClassifyStreamResponse => ClassifyStreamResponse.decode(value),
+  },
 } as const;
 
 export interface FeatureExtractorServiceServer extends UntypedServiceImplementation {
@@ -1033,6 +1268,11 @@ export interface FeatureExtractorServiceServer extends UntypedServiceImplementat
   extract: handleUnaryCall<ExtractRequest, ExtractResponse>;
   /** Extracts, scales with the served model's scaler, and asks inference. */
   classify: handleUnaryCall<ClassifyRequest, ClassifyResponse>;
+  /**
+   * Classify calls over one stream (see call_stream.proto), for callers that
+   * classify at a high rate: the gateway and the batch worker.
+   */
+  classifyStream: handleBidiStreamingCall<ClassifyStreamRequest, ClassifyStreamResponse>;
 }
 
 export interface FeatureExtractorServiceClient extends Client {
@@ -1068,6 +1308,16 @@ export interface FeatureExtractorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ClassifyResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Classify calls over one stream (see call_stream.proto), for callers that
+   * classify at a high rate: the gateway and the batch worker.
+   */
+  classifyStream(): ClientDuplexStream<ClassifyStreamRequest, ClassifyStreamResponse>;
+  classifyStream(options: Partial<CallOptions>): ClientDuplexStream<ClassifyStreamRequest, ClassifyStreamResponse>;
+  classifyStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ClassifyStreamRequest, ClassifyStreamResponse>;
 }
 
 export const FeatureExtractorServiceClient = makeGenericClientConstructor(
@@ -1103,6 +1353,17 @@ export type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -10,14 +10,17 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { CallError, CallHeader } from "./call_stream.js";
 
 export const protobufPackage = "ser.v1";
 
@@ -102,6 +105,17 @@ export interface PredictResponse {
   batchSize: number;
   queueMs: number;
   computeMs: number;
+}
+
+export interface PredictStreamRequest {
+  header?: CallHeader | undefined;
+  request?: PredictRequest | undefined;
+}
+
+export interface PredictStreamResponse {
+  /** The id of the request's CallHeader. */
+  id: number;
+  result?: { $case: "response"; value: PredictResponse } | { $case: "error"; value: CallError } | undefined;
 }
 
 function createBaseModelIdentity(): ModelIdentity {
@@ -1346,6 +1360,212 @@ export const PredictResponse: MessageFns<PredictResponse> = {
   },
 };
 
+function createBasePredictStreamRequest(): PredictStreamRequest {
+  return { header: undefined, request: undefined };
+}
+
+export const PredictStreamRequest: MessageFns<PredictStreamRequest> = {
+  encode(message: PredictStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.header !== undefined) {
+      CallHeader.encode(message.header, writer.uint32(10).fork()).join();
+    }
+    if (message.request !== undefined) {
+      PredictRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PredictStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePredictStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.header = CallHeader.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = PredictRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PredictStreamRequest {
+    return {
+      header: isSet(object.header) ? CallHeader.fromJSON(object.header) : undefined,
+      request: isSet(object.request) ? PredictRequest.fromJSON(object.request) : undefined,
+    };
+  },
+
+  toJSON(message: PredictStreamRequest): unknown {
+    const obj: any = {};
+    if (message.header !== undefined) {
+      obj.header = CallHeader.toJSON(message.header);
+    }
+    if (message.request !== undefined) {
+      obj.request = PredictRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PredictStreamRequest>): PredictStreamRequest {
+    return PredictStreamRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PredictStreamRequest>): PredictStreamRequest {
+    const message = createBasePredictStreamRequest();
+    message.header = (object.header !== undefined && object.header !== null)
+      ? CallHeader.fromPartial(object.header)
+      : undefined;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? PredictRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePredictStreamResponse(): PredictStreamResponse {
+  return { id: 0, result: undefined };
+}
+
+export const PredictStreamResponse: MessageFns<PredictStreamResponse> = {
+  encode(message: PredictStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    switch (message.result?.$case) {
+      case "response":
+        PredictResponse.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+      case "error":
+        CallError.encode(message.result.value, writer.uint32(26).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PredictStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePredictStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "response", value: PredictResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.result = { $case: "error", value: CallError.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PredictStreamResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      result: isSet(object.response)
+        ? { $case: "response", value: PredictResponse.fromJSON(object.response) }
+        : isSet(object.error)
+        ? { $case: "error", value: CallError.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PredictStreamResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.result?.$case === "response") {
+      obj.response = PredictResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = CallError.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PredictStreamResponse>): PredictStreamResponse {
+    return PredictStreamResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PredictStreamResponse>): PredictStreamResponse {
+    const message = createBasePredictStreamResponse();
+    message.id = object.id ?? 0;
+    switch (object.result?.$case) {
+      case "response": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "response", value: PredictResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: CallError.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 export type InferenceServiceService = typeof InferenceServiceService;
 export const InferenceServiceService = {
   serverLive: {
@@ -1389,6 +1609,20 @@ export const InferenceServiceService = {
     responseSerialize: (value: PredictResponse): Buffer => Buffer.from(PredictResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PredictResponse => PredictResponse.decode(value),
   },
+  /**
+   * Predict calls over one stream (see call_stream.proto), for a caller that
+   * predicts at a high rate: the feature extractor.
+   */
+  predictStream: {
+    path: "/ser.v1.InferenceService/PredictStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: PredictStreamRequest): Buffer => Buffer.from(PredictStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PredictStreamRequest => PredictStreamRequest.decode(value),
+    responseSerialize: (value: PredictStreamResponse): Buffer =>
+      Buffer.from(PredictStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PredictStreamResponse => PredictStreamResponse.decode(value),
+  },
 } as const;
 
 export interface InferenceServiceServer extends UntypedServiceImplementation {
@@ -1400,6 +1634,11 @@ export interface InferenceServiceServer extends UntypedServiceImplementation {
    * model run (dynamic batching); the response says how big that run was.
    */
   predict: handleUnaryCall<PredictRequest, PredictResponse>;
+  /**
+   * Predict calls over one stream (see call_stream.proto), for a caller that
+   * predicts at a high rate: the feature extractor.
+   */
+  predictStream: handleBidiStreamingCall<PredictStreamRequest, PredictStreamResponse>;
 }
 
 export interface InferenceServiceClient extends Client {
@@ -1467,6 +1706,16 @@ export interface InferenceServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PredictResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Predict calls over one stream (see call_stream.proto), for a caller that
+   * predicts at a high rate: the feature extractor.
+   */
+  predictStream(): ClientDuplexStream<PredictStreamRequest, PredictStreamResponse>;
+  predictStream(options: Partial<CallOptions>): ClientDuplexStream<PredictStreamRequest, PredictStreamResponse>;
+  predictStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<PredictStreamRequest, PredictStreamResponse>;
 }
 
 export const InferenceServiceClient = makeGenericClientConstructor(
