@@ -1,24 +1,28 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalS3, ObjectStore, StorageError, startLocalS3 } from '../src/index.js';
+import { type LocalS3, listLocalS3Keys, ObjectStore, StorageError, startLocalS3 } from '../src/index.js';
 
 let s3: LocalS3;
 let dir: string;
 let store: ObjectStore;
 
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ser-s3-'));
-  s3 = await startLocalS3({ directory: dir });
-  store = new ObjectStore({
-    s3Endpoint: s3.endpoint,
-    s3AccessKey: s3.accessKey,
-    s3SecretKey: s3.secretKey,
+const storeOn = (server: LocalS3) =>
+  new ObjectStore({
+    s3Endpoint: server.endpoint,
+    s3AccessKey: server.accessKey,
+    s3SecretKey: server.secretKey,
     s3Bucket: 'test-bucket',
     s3Region: 'us-east-1',
   });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ser-s3-'));
+  s3 = await startLocalS3({ directory: dir });
+  store = storeOn(s3);
   await store.ensureBucket();
   await store.ensureBucket(); // idempotent
 });
@@ -52,6 +56,43 @@ describe('ObjectStore on the local S3 server', () => {
     const got = await store.get('big.bin');
     expect(got.length).toBe(size);
     expect(got[5 * 1024 * 1024 + 7]).toBe(((5 * 1024 * 1024 + 7) % (64 * 1024)) % 251);
+  });
+
+  it('keeps objects across a restart, in one pack file, and reads objects stored as files by the earlier layout', async () => {
+    const bodies = Array.from({ length: 20 }, (_, i) => randomBytes(1000 + i * 997));
+    await Promise.all(bodies.map((b, i) => store.put(`clip-${i}`, b, { size: b.length, contentType: 'audio/flac' })));
+    await store.remove('clip-3');
+    // An object of the earlier layout: a file named by the encoded key, a journal line without an offset.
+    const old = Buffer.from('an object stored as a file');
+    await writeFile(join(dir, 'test-bucket', encodeURIComponent('old/one.wav')), old);
+    const meta = { contentType: 'audio/wav', etag: '"x"', size: old.length, modified: new Date().toUTCString() };
+    await appendFile(join(dir, 'test-bucket', '.objects.jsonl'), `${JSON.stringify({ key: 'old/one.wav', meta })}\n`);
+
+    await s3.close();
+    s3 = await startLocalS3({ directory: dir });
+    store = storeOn(s3);
+    for (const [i, b] of bodies.entries()) {
+      if (i === 3) await expect(store.get('clip-3')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      else expect((await store.get(`clip-${i}`)).equals(b)).toBe(true);
+    }
+    const part: Buffer[] = [];
+    for await (const c of await store.getStream('clip-7', { start: 100, end: 199 })) part.push(c as Buffer);
+    expect(Buffer.concat(part).equals(bodies[7].subarray(100, 200))).toBe(true);
+    expect((await store.get('old/one.wav')).equals(old)).toBe(true);
+    expect(await store.stat('old/one.wav')).toEqual({ size: old.length, contentType: 'audio/wav' });
+    expect(await listLocalS3Keys(dir, 'test-bucket')).toEqual(
+      [...bodies.keys()]
+        .filter((i) => i !== 3)
+        .map((i) => `clip-${i}`)
+        .concat(['big.bin', 'old/one.wav'])
+        .sort(),
+    );
+    // No file per object: the pack, the journal, and the earlier layout's one file.
+    const files = async () =>
+      (await readdir(join(dir, 'test-bucket'), { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    expect((await files()).sort()).toEqual(['.objects.jsonl', '.objects.pack', encodeURIComponent('old/one.wav')]);
+    await store.remove('old/one.wav');
+    expect(await files()).not.toContain(encodeURIComponent('old/one.wav'));
   });
 
   it('reports an unreachable server as UNAVAILABLE', async () => {
