@@ -136,7 +136,7 @@ export function unaryWrapper(options: UnaryOptions) {
     return (call: ServerDuplexStream<CallStreamRequest<Req>, CallStreamResponse<Res>>) => {
       let inFlight = 0;
       let callerDone = false;
-      let draining = ending;
+      let draining = false;
       const endWhenIdle = () => {
         if (inFlight > 0 || !(callerDone || draining) || !call.writable) return;
         openStreams.delete(drain);
@@ -147,6 +147,7 @@ export function unaryWrapper(options: UnaryOptions) {
         endWhenIdle();
       };
       openStreams.add(drain);
+      if (ending) drain(); // opened while the server shuts down
       const answer = (id: number, result: CallStreamResponse<Res>['result']) => {
         if (!call.cancelled && call.writable) call.write({ id, result });
       };
