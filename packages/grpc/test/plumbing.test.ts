@@ -249,7 +249,11 @@ describe('call streams', () => {
     const finished: string[] = [];
     const slow = streamed('slow').then(() => finished.push('slow'));
     const fast = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => streamed('echo', [i, -i]).then((r) => (finished.push('echo'), r.probabilities))),
+      Array.from({ length: 50 }, async (_, i) => {
+        const { probabilities } = await streamed('echo', [i, -i]);
+        finished.push('echo');
+        return probabilities;
+      }),
     );
     expect(fast).toEqual(Array.from({ length: 50 }, (_, i) => [2 * i, -2 * i]));
     await slow;

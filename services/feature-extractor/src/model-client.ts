@@ -17,7 +17,6 @@ import {
   InferenceServiceClient,
   type ModelIdentity,
   type ModelMetadataResponse,
-  type PredictRequest,
   type PredictResponse,
   type RequestOf,
   type ResponseOf,
@@ -130,7 +129,7 @@ export class ModelClient {
       rows: 1,
       rawInput: float32ToBytes(scaleVector(model, vector)),
     };
-    return this.call('predictStream', request, settings);
+    return this.restated(() => callStream(this.client, 'predictStream', request, { deadlineMs: this.deadlineMs, ...settings }));
   }
 
   /** Is inference up and ready? (the health probe; also notices a new model) */
@@ -152,22 +151,23 @@ export class ModelClient {
   }
 
   /**
-   * A call to inference, its failures restated for the extractor's caller: inference
-   * down is UNAVAILABLE; a refusal that is not about the caller's audio is INTERNAL.
+   * A unary call to inference, its failures restated (see `restated`).
    */
   private call<K extends 'modelMetadata' | 'serverReady'>(
     method: K,
     request: RequestOf<InferenceServiceClient[K]>,
     settings: CallSettings,
-  ): Promise<ResponseOf<InferenceServiceClient[K]>>;
-  private call(method: 'predictStream', request: PredictRequest, settings: CallSettings): Promise<PredictResponse>;
-  private async call(method: 'modelMetadata' | 'serverReady' | 'predictStream', request: object, settings: CallSettings): Promise<unknown> {
+  ): Promise<ResponseOf<InferenceServiceClient[K]>> {
+    return this.restated(() => callUnary(this.client, method, request, { deadlineMs: this.deadlineMs, ...settings }));
+  }
+
+  /**
+   * A call's failures restated for the extractor's caller: inference down is
+   * UNAVAILABLE; a refusal that is not about the caller's audio is INTERNAL.
+   */
+  private async restated<T>(call: () => Promise<T>): Promise<T> {
     try {
-      settings = { deadlineMs: this.deadlineMs, ...settings };
-      const response =
-        method === 'predictStream'
-          ? await callStream(this.client, method, request as PredictRequest, settings)
-          : await callUnary(this.client, method, request, settings);
+      const response = await call();
       this.setReachable(true);
       return response;
     } catch (err) {
