@@ -2,8 +2,8 @@
  * Faults, on the real platform (the four services as processes, real RAVDESS clips,
  * real PostgreSQL and Redis, no mocks): inference stopped mid-job, Redis crashed and
  * restarted mid-job, Redis silent mid-job, PostgreSQL unreachable and back, a worker
- * killed with several items in flight. Each batch job must end with every item
- * recorded exactly once.
+ * killed with several items in flight, the feature extractor killed under single
+ * predictions. Each batch job must end with every item recorded exactly once.
  *
  * The machine's shared servers are never stopped: the services reach PostgreSQL
  * through a TCP proxy this test takes down and brings back, and use a redis-server of
@@ -538,6 +538,47 @@ describe('faults', { timeout: 150_000 }, () => {
     );
     expect(job.status).toBe('completed');
     await expectEveryItemOnce(id, files);
+    expectAllRunning();
+  });
+
+  it('answers single predictions 503 while the extractor is killed under them, and 200 once it is back', async () => {
+    // The gateway calls the extractor over one call stream: the extractor's death fails the calls in
+    // flight at once (none waits for its deadline), and a later call opens a stream to its new process.
+    await untilReady(30_000);
+    const [single] = await clips(RAVDESS, 12, 1);
+    const answers: { status: number; at: number; ms: number }[] = [];
+    let posting = true;
+    const clients = Array.from({ length: 4 }, async () => {
+      while (posting) {
+        const at = Date.now();
+        const res = await fetch(`${platform.gatewayUrl}/v1/predictions`, {
+          method: 'POST',
+          body: form([single]),
+          signal: AbortSignal.timeout(20_000),
+        });
+        await res.arrayBuffer();
+        answers.push({ status: res.status, at, ms: Date.now() - at });
+      }
+    });
+    const answered = (status: number, since: number) => answers.filter((a) => a.status === status && a.at >= since).length;
+    try {
+      await waitFor('answers before the kill', async () => answered(200, 0) >= 8, 60_000, 50);
+      const extractor = platform.services['feature-extractor'];
+      const killedAt = Date.now();
+      await extractor.kill();
+      await waitFor('503 answers while it is down', async () => answered(503, killedAt) >= 4, 20_000, 50);
+      extractor.start();
+      await waitForPort(platform.ports.extractor, 60_000);
+      const backAt = Date.now();
+      await waitFor('200 answers again', async () => answered(200, backAt) >= 4, 60_000, 50);
+    } finally {
+      posting = false;
+      await Promise.allSettled(clients);
+    }
+    await Promise.all(clients);
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200, 503]));
+    expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(5_000);
+    await untilReady(30_000);
     expectAllRunning();
   });
 });
