@@ -25,7 +25,7 @@ import { type Platform, type ServiceName, startPlatform } from '@ser/launcher';
 import { EMOTIONS } from '@ser/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ser/storage is not a dependency of the tests package; its source is read directly.
-import { listLocalS3Keys } from '../../packages/storage/src/index.js';
+import { listLocalS3Keys, listLocalS3Uploads } from '../../packages/storage/src/index.js';
 import { type ClipFile, expectedProbabilities, RAVDESS } from '../e2e/corpus.js';
 import { parseCsv } from '../e2e/csv.js';
 
@@ -466,6 +466,8 @@ const get = async (path: string): Promise<Json> => (await fetch(`${platform.gate
 
 /** Object keys in the bucket now. */
 const objectKeys = () => listLocalS3Keys(join(dataDir, 's3'), platform.s3.bucket);
+/** Multipart uploads begun and not yet completed or aborted. */
+const pendingUploads = () => listLocalS3Uploads(join(dataDir, 's3'), platform.s3.bucket);
 
 /** Everything under the S3 data directory (to see that no name became a path). */
 async function allStoredPaths(): Promise<string[]> {
@@ -475,9 +477,12 @@ async function allStoredPaths(): Promise<string[]> {
 const recordingCount = () => db.recording.count({ where: { createdAt: { gte: startedAt } } });
 const jobCount = () => db.job.count({ where: { createdAt: { gte: startedAt } } });
 
-/** What is stored now: recordings, jobs and objects. */
+/** What is stored now: recordings, jobs, objects and unfinished multipart uploads. */
 async function snapshot() {
-  return { recordings: await recordingCount(), jobs: await jobCount(), objects: (await objectKeys()).length };
+  // Uploads before objects: a completed upload is an object before its upload is gone, so
+  // the two reads never both miss a file that is being completed.
+  const uploads = (await pendingUploads()).length;
+  return { recordings: await recordingCount(), jobs: await jobCount(), objects: (await objectKeys()).length, uploads };
 }
 
 function expectProbabilities(probabilities: Record<string, number>) {
@@ -746,11 +751,15 @@ describe('malformed requests', () => {
       const closed = new Promise((resolve) => req.on('close', resolve));
       // Half of the body; once the gateway has stored what came complete, the connection drops.
       await new Promise((resolve) => req.write(body.subarray(0, body.length / 2), resolve));
-      await waitFor(async () => (await objectKeys()).length === before.objects + storedFirst, 10_000);
-      expect((await objectKeys()).length, `${path}: stored before the drop`).toBe(before.objects + storedFirst);
+      // The cut file is mid-upload (in parts) then; an object of it would be an earlier request's leftover.
+      const midUpload = async () => ({ objects: (await objectKeys()).length, uploads: (await pendingUploads()).length });
+      const expected = { objects: before.objects + storedFirst, uploads: 1 };
+      await waitFor(async () => JSON.stringify(await midUpload()) === JSON.stringify(expected), 10_000);
+      expect(await midUpload(), `${path}: stored before the drop`).toEqual(expected);
       req.destroy();
       await closed;
-      // The gateway notices the closed socket and removes what it stored.
+      // The gateway notices the closed socket and removes what it stored, the cut file's
+      // upload included: only then is the snapshot as before (an upload counts until it ends).
       await waitFor(async () => JSON.stringify(await snapshot()) === JSON.stringify(before), 10_000);
       expect(await snapshot(), path).toEqual(before);
     }
@@ -896,6 +905,7 @@ describe('POST /v1/jobs with every case in one job', () => {
       recordings: before.recordings + items.length,
       jobs: before.jobs + 1,
       objects: before.objects + items.length - atUpload,
+      uploads: 0,
     });
   }, 300_000);
 

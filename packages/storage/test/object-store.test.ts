@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalS3, listLocalS3Keys, ObjectStore, StorageError, startLocalS3 } from '../src/index.js';
+import { type LocalS3, listLocalS3Keys, listLocalS3Uploads, ObjectStore, StorageError, startLocalS3 } from '../src/index.js';
 
 let s3: LocalS3;
 let dir: string;
@@ -56,6 +56,7 @@ describe('ObjectStore on the local S3 server', () => {
     const got = await store.get('big.bin');
     expect(got.length).toBe(size);
     expect(got[5 * 1024 * 1024 + 7]).toBe(((5 * 1024 * 1024 + 7) % (64 * 1024)) % 251);
+    expect(await listLocalS3Uploads(dir, 'test-bucket')).toEqual([]);
   });
 
   it('keeps objects across a restart, in one pack file, and reads objects stored as files by the earlier layout', async () => {
@@ -67,10 +68,16 @@ describe('ObjectStore on the local S3 server', () => {
     await writeFile(join(dir, 'test-bucket', encodeURIComponent('old/one.wav')), old);
     const meta = { contentType: 'audio/wav', etag: '"x"', size: old.length, modified: new Date().toUTCString() };
     await appendFile(join(dir, 'test-bucket', '.objects.jsonl'), `${JSON.stringify({ key: 'old/one.wav', meta })}\n`);
+    // A multipart upload cut off by the restart: its parts go.
+    const cut = '0b7a4d5e-1c2f-4a3b-9d8e-7f6a5b4c3d2e';
+    await mkdir(join(dir, 'test-bucket', '.uploads', cut), { recursive: true });
+    await writeFile(join(dir, 'test-bucket', '.uploads', cut, 'part-1'), randomBytes(1000));
+    expect(await listLocalS3Uploads(dir, 'test-bucket')).toEqual([cut]);
 
     await s3.close();
     s3 = await startLocalS3({ directory: dir });
     store = storeOn(s3);
+    expect(await listLocalS3Uploads(dir, 'test-bucket')).toEqual([]);
     for (const [i, b] of bodies.entries()) {
       if (i === 3) await expect(store.get('clip-3')).rejects.toMatchObject({ code: 'NOT_FOUND' });
       else expect((await store.get(`clip-${i}`)).equals(b)).toBe(true);
