@@ -862,13 +862,7 @@ export class RealFft {
     postForward(z, out, this.half, this.rotCos, this.rotSin);
   }
 
-  /** Power spectrum |X[k]|^2 of n real samples (a packed double array, see doubles.ts), k in 0..n/2. */
-  power(input: number[], power: number[]): void {
-    const z = this.forwardFft.run(input, null);
-    postPower(z, power, this.half, this.rotCos, this.rotSin);
-  }
-
-  /** Power spectrum of window[i] * x[offset + i], i in 0..n-1 (the stretch must lie inside x). */
+  /** Power spectrum |X[k]|^2 (k in 0..n/2) of window[i] * x[offset + i], i in 0..n-1 (the stretch must lie inside x). */
   windowedPower(x: number[], offset: number, window: number[], power: number[]): void {
     const z = this.forwardFft.runReal(x, offset, window);
     postPower(z, power, this.half, this.rotCos, this.rotSin);

@@ -5,12 +5,13 @@
  *   rms  = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)
  *   mfcc = librosa.feature.mfcc(y=y, sr=22050)      # 20 coefficients
  *
- * Everything runs in Float64 on the float32 signal; the librosa golden values
- * (float32 pipeline) agree to about 1e-4 in MFCC.
+ * The mel power spectrogram runs in single precision with WebAssembly SIMD, as librosa
+ * computes it in float32 (mel-kernel.ts); everything else in Float64. The librosa
+ * golden values agree to about 1e-4 in MFCC.
  */
 import { doubles } from '../dsp/doubles.js';
-import { RealFft } from '../dsp/fft.js';
 import { melFilterbank } from './mel.js';
+import { MelPowerKernel } from './mel-kernel.js';
 
 export interface FeatureParams {
   sampleRate: number;
@@ -52,21 +53,13 @@ const DB_PER_NEPER = 10 / Math.LN10;
 
 export class FeatureExtractor {
   readonly params: FeatureParams;
-  private readonly fft: RealFft;
-  private readonly window: number[];
-  /** Mel bands packed: band m has weights melWeights[melOffset[m] ..] for FFT bins melStart[m] .. + melLength[m]. */
-  private readonly melStart: Int32Array;
-  private readonly melLength: Int32Array;
-  private readonly melOffset: Int32Array;
-  private readonly melWeights: number[];
+  private readonly melPower: MelPowerKernel;
   /**
    * DCT-II (ortho) basis, nMfcc rows. For even nMels, row k over the first nMels/2
    * inputs only: basis[M-1-m] = (-1)^k basis[m], so coefficient k is a dot product
    * with x[m] + x[M-1-m] (k even) or x[m] - x[M-1-m] (k odd), half the work.
    */
   private readonly dctBasis: number[];
-  private readonly frame: number[];
-  private readonly power: number[];
   /** Per-call scratch, grown as needed: the signal, mel energies (frame-major) and zero-crossing counts. */
   private signal = doubles(0);
   private mel = doubles(0);
@@ -77,26 +70,10 @@ export class FeatureExtractor {
     const p = { ...LIBROSA_DEFAULTS, ...params };
     this.params = p;
     const n = p.frameLength;
-    this.fft = new RealFft(n);
     // Periodic Hann (scipy.signal.get_window('hann', n, fftbins=True)).
-    this.window = doubles(n);
-    for (let i = 0; i < n; i++) this.window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-
-    const bands = melFilterbank(p.sampleRate, n, p.nMels);
-    this.melStart = new Int32Array(p.nMels);
-    this.melLength = new Int32Array(p.nMels);
-    this.melOffset = new Int32Array(p.nMels);
-    let total = 0;
-    for (const band of bands) total += band.weights.length;
-    this.melWeights = doubles(total);
-    let at = 0;
-    bands.forEach((band, m) => {
-      this.melStart[m] = band.start;
-      this.melLength[m] = band.weights.length;
-      this.melOffset[m] = at;
-      for (let i = 0; i < band.weights.length; i++) this.melWeights[at + i] = band.weights[i];
-      at += band.weights.length;
-    });
+    const window = new Float64Array(n);
+    for (let i = 0; i < n; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
+    this.melPower = new MelPowerKernel(n, p.hopLength, window, melFilterbank(p.sampleRate, n, p.nMels));
 
     const width = p.nMels % 2 === 0 ? p.nMels / 2 : p.nMels;
     this.dctBasis = doubles(p.nMfcc * width);
@@ -105,8 +82,6 @@ export class FeatureExtractor {
       for (let m = 0; m < width; m++) this.dctBasis[k * width + m] = scale * Math.cos((Math.PI * k * (2 * m + 1)) / (2 * p.nMels));
     }
     this.folded = doubles(2 * width);
-    this.frame = doubles(n);
-    this.power = doubles(n / 2 + 1);
   }
 
   frameCount(length: number): number {
@@ -202,51 +177,8 @@ export class FeatureExtractor {
 
   /** melspectrogram(y) into this.mel, frame-major (frame t at [t*nMels, (t+1)*nMels)); returns the largest value. */
   private melEnergies(x: number[], len: number, T: number): number {
-    const { frameLength: n, hopLength: hop, nMels } = this.params;
-    const half = n / 2;
-    const frame = this.frame;
-    const power = this.power;
-    const win = this.window;
-    const { melStart, melLength, melOffset, melWeights } = this;
-    if (this.mel.length < nMels * T) this.mel = doubles(nMels * T);
-    const mel = this.mel;
-    let max = 0;
-    for (let t = 0; t < T; t++) {
-      const start = t * hop - half;
-      if (start >= 0 && start + n <= len) {
-        this.fft.windowedPower(x, start, win, power);
-      } else {
-        // Frames overhanging the signal's ends see zeros there.
-        for (let i = 0; i < n; i++) {
-          const j = start + i;
-          frame[i] = j >= 0 && j < len ? x[j] * win[i] : 0;
-        }
-        this.fft.power(frame, power);
-      }
-      const row = t * nMels;
-      for (let m = 0; m < nMels; m++) {
-        const s0 = melStart[m];
-        const w0 = melOffset[m] - s0;
-        const end = s0 + melLength[m];
-        // Four running sums: one would be a chain of dependent additions.
-        let acc0 = 0;
-        let acc1 = 0;
-        let acc2 = 0;
-        let acc3 = 0;
-        let k = s0;
-        for (; k + 3 < end; k += 4) {
-          acc0 += melWeights[w0 + k] * power[k];
-          acc1 += melWeights[w0 + k + 1] * power[k + 1];
-          acc2 += melWeights[w0 + k + 2] * power[k + 2];
-          acc3 += melWeights[w0 + k + 3] * power[k + 3];
-        }
-        for (; k < end; k++) acc0 += melWeights[w0 + k] * power[k];
-        const acc = acc0 + acc1 + (acc2 + acc3);
-        mel[row + m] = acc;
-        if (acc > max) max = acc;
-      }
-    }
-    return max;
+    if (this.mel.length < this.params.nMels * T) this.mel = doubles(this.params.nMels * T);
+    return this.melPower.run(x, len, T, this.mel);
   }
 
   /**

@@ -1,0 +1,227 @@
+// AssemblyScript: the mel power spectrogram (STFT power through the mel filterbank),
+// four frames at a time with WebAssembly SIMD. Lane j of every f32x4 belongs to frame
+// t + j ("vertical" SIMD), so the FFT is the scalar algorithm on vectors: no shuffles.
+// Built into ../src/features/mel-power.wasm by `pnpm --filter @ser/audio build:wasm`;
+// the caller (../src/features/mel-kernel.ts) owns the memory layout and every table.
+//
+// Per group of four frames: window the frame and pack it as a complex signal of half
+// length (x[2n] + i x[2n+1]) in base-4 digit-reversed order, run an in-place radix-4
+// FFT, split that into the real frame's spectrum (bins 0..h), square, and sum each mel
+// band's bins.
+
+let h: i32 = 0; // complex FFT size: frameLength / 2, a power of 4
+let hopBytes: usize = 0;
+let nMels: i32 = 0;
+let window: usize = 0; // f32[2h]
+let digitRev: usize = 0; // i32[h]: base-4 digit reversal of n (the position of x[2n] + i x[2n+1])
+let twiddles: usize = 0; // f32: stages L = 4, 16, .. h/4, for k < L: w^k, w^2k, w^3k (cos, sin), w = e^(-2 pi i / 4L)
+let rotation: usize = 0; // f32[2(h+1)]: cos, sin of -2 pi k / 2h
+let melStart: usize = 0; // i32[nMels]: first bin of each band
+let melLength: usize = 0; // i32[nMels]: bins in each band
+let melOffset: usize = 0; // i32[nMels]: where each band's weights start in melWeights
+let melWeights: usize = 0; // f32
+let re: usize = 0; // v128[h] scratch: real parts
+let im: usize = 0; // v128[h] scratch: imaginary parts
+let power: usize = 0; // v128[h+1] scratch: the four frames' power spectra
+
+export function configure(
+  halfFrame: i32,
+  hop: i32,
+  mels: i32,
+  windowAt: usize,
+  digitRevAt: usize,
+  twiddlesAt: usize,
+  rotationAt: usize,
+  melStartAt: usize,
+  melLengthAt: usize,
+  melOffsetAt: usize,
+  melWeightsAt: usize,
+  scratchAt: usize,
+): void {
+  h = halfFrame;
+  hopBytes = <usize>hop << 2;
+  nMels = mels;
+  window = windowAt;
+  digitRev = digitRevAt;
+  twiddles = twiddlesAt;
+  rotation = rotationAt;
+  melStart = melStartAt;
+  melLength = melLengthAt;
+  melOffset = melOffsetAt;
+  melWeights = melWeightsAt;
+  re = scratchAt;
+  im = re + (<usize>h << 4);
+  power = im + (<usize>h << 4);
+}
+
+/**
+ * Mel energies of `frames` frames into out (f32, frame-major: frame t's bands at
+ * out + 4 nMels t). Frame t reads f32 samples from signal + t * hop; the signal must
+ * hold whole groups of four frames (zeros past the last real one).
+ */
+export function melPower(signal: usize, frames: i32, out: usize): void {
+  for (let t: i32 = 0; t < frames; t += 4) {
+    pack(signal + <usize>t * hopBytes);
+    fft();
+    spectrum();
+    bands(out + (<usize>(t * nMels) << 2), min(4, frames - t));
+  }
+}
+
+function pack(f0: usize): void {
+  const f1 = f0 + hopBytes;
+  const f2 = f1 + hopBytes;
+  const f3 = f2 + hopBytes;
+  for (let n: i32 = 0; n < h; n++) {
+    const o = <usize>n << 3;
+    let a = v128.load32_zero(f0 + o);
+    a = v128.load32_lane(f1 + o, a, 1);
+    a = v128.load32_lane(f2 + o, a, 2);
+    a = v128.load32_lane(f3 + o, a, 3);
+    let b = v128.load32_zero(f0 + o, 4);
+    b = v128.load32_lane(f1 + o, b, 1, 4);
+    b = v128.load32_lane(f2 + o, b, 2, 4);
+    b = v128.load32_lane(f3 + o, b, 3, 4);
+    const at = <usize>load<i32>(digitRev + (<usize>n << 2)) << 4;
+    v128.store(re + at, f32x4.mul(a, f32x4.splat(load<f32>(window + o))));
+    v128.store(im + at, f32x4.mul(b, f32x4.splat(load<f32>(window + o, 4))));
+  }
+}
+
+/** Radix-4 decimation in time, in place; the first stage's twiddles are all 1. */
+function fft(): void {
+  const end = <usize>h << 4;
+  for (let p: usize = 0; p < end; p += 64) firstButterfly(p);
+  let tw = twiddles;
+  for (let span: i32 = 4; span < h; span <<= 2) {
+    const spanBytes = <usize>span << 4;
+    const step = spanBytes << 2;
+    for (let k: i32 = 0; k < span; k++) {
+      const c1 = f32x4.splat(load<f32>(tw));
+      const s1 = f32x4.splat(load<f32>(tw, 4));
+      const c2 = f32x4.splat(load<f32>(tw, 8));
+      const s2 = f32x4.splat(load<f32>(tw, 12));
+      const c3 = f32x4.splat(load<f32>(tw, 16));
+      const s3 = f32x4.splat(load<f32>(tw, 20));
+      tw += 24;
+      for (let p = <usize>k << 4; p < end; p += step) butterfly(p, spanBytes, c1, s1, c2, s2, c3, s3);
+    }
+  }
+}
+
+@inline
+function butterfly(p: usize, span: usize, c1: v128, s1: v128, c2: v128, s2: v128, c3: v128, s3: v128): void {
+  const p1 = p + span;
+  const p2 = p1 + span;
+  const p3 = p2 + span;
+  const a0r = v128.load(re + p);
+  const a0i = v128.load(im + p);
+  const x1r = v128.load(re + p1);
+  const x1i = v128.load(im + p1);
+  const x2r = v128.load(re + p2);
+  const x2i = v128.load(im + p2);
+  const x3r = v128.load(re + p3);
+  const x3i = v128.load(im + p3);
+  const a1r = f32x4.sub(f32x4.mul(x1r, c1), f32x4.mul(x1i, s1));
+  const a1i = f32x4.add(f32x4.mul(x1r, s1), f32x4.mul(x1i, c1));
+  const a2r = f32x4.sub(f32x4.mul(x2r, c2), f32x4.mul(x2i, s2));
+  const a2i = f32x4.add(f32x4.mul(x2r, s2), f32x4.mul(x2i, c2));
+  const a3r = f32x4.sub(f32x4.mul(x3r, c3), f32x4.mul(x3i, s3));
+  const a3i = f32x4.add(f32x4.mul(x3r, s3), f32x4.mul(x3i, c3));
+  const b0r = f32x4.add(a0r, a2r);
+  const b0i = f32x4.add(a0i, a2i);
+  const b1r = f32x4.sub(a0r, a2r);
+  const b1i = f32x4.sub(a0i, a2i);
+  const b2r = f32x4.add(a1r, a3r);
+  const b2i = f32x4.add(a1i, a3i);
+  const b3r = f32x4.sub(a1r, a3r);
+  const b3i = f32x4.sub(a1i, a3i);
+  v128.store(re + p, f32x4.add(b0r, b2r));
+  v128.store(im + p, f32x4.add(b0i, b2i));
+  v128.store(re + p2, f32x4.sub(b0r, b2r));
+  v128.store(im + p2, f32x4.sub(b0i, b2i));
+  // Outputs 1 and 3: b1 -/+ i b3.
+  v128.store(re + p1, f32x4.add(b1r, b3i));
+  v128.store(im + p1, f32x4.sub(b1i, b3r));
+  v128.store(re + p3, f32x4.sub(b1r, b3i));
+  v128.store(im + p3, f32x4.add(b1i, b3r));
+}
+
+/** The butterfly of the first stage (span 1), whose twiddles are all 1. */
+@inline
+function firstButterfly(p: usize): void {
+  const a0r = v128.load(re + p);
+  const a0i = v128.load(im + p);
+  const a1r = v128.load(re + p, 16);
+  const a1i = v128.load(im + p, 16);
+  const a2r = v128.load(re + p, 32);
+  const a2i = v128.load(im + p, 32);
+  const a3r = v128.load(re + p, 48);
+  const a3i = v128.load(im + p, 48);
+  const b0r = f32x4.add(a0r, a2r);
+  const b0i = f32x4.add(a0i, a2i);
+  const b1r = f32x4.sub(a0r, a2r);
+  const b1i = f32x4.sub(a0i, a2i);
+  const b2r = f32x4.add(a1r, a3r);
+  const b2i = f32x4.add(a1i, a3i);
+  const b3r = f32x4.sub(a1r, a3r);
+  const b3i = f32x4.sub(a1i, a3i);
+  v128.store(re + p, f32x4.add(b0r, b2r));
+  v128.store(im + p, f32x4.add(b0i, b2i));
+  v128.store(re + p, f32x4.sub(b0r, b2r), 32);
+  v128.store(im + p, f32x4.sub(b0i, b2i), 32);
+  v128.store(re + p, f32x4.add(b1r, b3i), 16);
+  v128.store(im + p, f32x4.sub(b1i, b3r), 16);
+  v128.store(re + p, f32x4.sub(b1r, b3i), 48);
+  v128.store(im + p, f32x4.add(b1i, b3r), 48);
+}
+
+/** X[k] = E + w^k O with E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / 2i; power |X[k]|^2. */
+function spectrum(): void {
+  const half = f32x4.splat(0.5);
+  const mask = h - 1;
+  for (let k: i32 = 0; k <= h; k++) {
+    const pk = <usize>(k & mask) << 4;
+    const pj = <usize>((h - k) & mask) << 4;
+    const zr = v128.load(re + pk);
+    const zi = v128.load(im + pk);
+    const cr = v128.load(re + pj);
+    const ci = v128.load(im + pj);
+    const er = f32x4.mul(f32x4.add(zr, cr), half);
+    const ei = f32x4.mul(f32x4.sub(zi, ci), half);
+    const or = f32x4.mul(f32x4.add(zi, ci), half);
+    const oi = f32x4.mul(f32x4.sub(cr, zr), half);
+    const rot = rotation + (<usize>k << 3);
+    const wc = f32x4.splat(load<f32>(rot));
+    const ws = f32x4.splat(load<f32>(rot, 4));
+    const xr = f32x4.add(er, f32x4.sub(f32x4.mul(or, wc), f32x4.mul(oi, ws)));
+    const xi = f32x4.add(ei, f32x4.add(f32x4.mul(or, ws), f32x4.mul(oi, wc)));
+    v128.store(power + (<usize>k << 4), f32x4.add(f32x4.mul(xr, xr), f32x4.mul(xi, xi)));
+  }
+}
+
+function bands(out: usize, lanes: i32): void {
+  const row = <usize>nMels << 2;
+  for (let m: i32 = 0; m < nMels; m++) {
+    const mb = <usize>m << 2;
+    const length = load<i32>(melLength + mb);
+    const w = melWeights + (<usize>load<i32>(melOffset + mb) << 2);
+    let p = power + (<usize>load<i32>(melStart + mb) << 4);
+    // Two running sums: one would be a chain of dependent additions.
+    let acc0 = f32x4.splat(0);
+    let acc1 = f32x4.splat(0);
+    let i: i32 = 0;
+    for (; i + 1 < length; i += 2) {
+      const wi = w + (<usize>i << 2);
+      acc0 = f32x4.add(acc0, f32x4.mul(v128.load(p), f32x4.splat(load<f32>(wi))));
+      acc1 = f32x4.add(acc1, f32x4.mul(v128.load(p, 16), f32x4.splat(load<f32>(wi, 4))));
+      p += 32;
+    }
+    if (i < length) acc0 = f32x4.add(acc0, f32x4.mul(v128.load(p), f32x4.splat(load<f32>(w + (<usize>i << 2)))));
+    const acc = f32x4.add(acc0, acc1);
+    v128.store32_lane(out + mb, acc, 0);
+    if (lanes > 1) v128.store32_lane(out + row + mb, acc, 1);
+    if (lanes > 2) v128.store32_lane(out + 2 * row + mb, acc, 2);
+    if (lanes > 3) v128.store32_lane(out + 3 * row + mb, acc, 3);
+  }
+}
