@@ -36,6 +36,65 @@ async function expectSameAsReference(bytes: Uint8Array): Promise<void> {
   }
 }
 
+class BitWriter {
+  private bits: number[] = [];
+  put(value: number, count: number): this {
+    for (let i = count - 1; i >= 0; i--) this.bits.push(Math.floor(value / 2 ** i) % 2);
+    return this;
+  }
+  bytes(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.bits.length; i += 8) out.push(this.bits.slice(i, i + 8).reduce((b, bit, j) => b | (bit << (7 - j)), 0));
+    return out;
+  }
+}
+
+function crc(bytes: number[], width: 8 | 16, poly: number): number {
+  let c = 0;
+  for (const b of bytes) {
+    c ^= b << (width - 8);
+    for (let i = 0; i < 8; i++) c = c & (1 << (width - 1)) ? ((c << 1) ^ poly) & ((1 << width) - 1) : (c << 1) & ((1 << width) - 1);
+  }
+  return c;
+}
+
+/**
+ * A mono 16-bit 22050 Hz FLAC file of `frames` frames of 256 samples, each FIXED order 0
+ * with residual method 0 and partition order 2, its partitions written by `partitions`.
+ */
+function handMadeFlac(partitions: (w: BitWriter) => void, frames: number): Uint8Array {
+  const info = new BitWriter() // STREAMINFO
+    .put(256, 16) // smallest and largest block size
+    .put(256, 16)
+    .put(0, 24) // smallest and largest frame size: unknown
+    .put(0, 24)
+    .put(22050, 20) // sample rate
+    .put(0, 3) // channels - 1
+    .put(15, 5) // bits per sample - 1
+    .put(0, 4) // samples in all (36 bits)
+    .put(256 * frames, 32);
+  const out = [0x66, 0x4c, 0x61, 0x43, 0x80, 0, 0, 34, ...info.bytes(), ...new Array(16).fill(0)];
+  for (let number = 0; number < frames; number++) {
+    const head = new BitWriter() // frame header
+      .put(0b11111111111110, 14) // sync
+      .put(0, 2) // reserved, fixed block size
+      .put(0b1000, 4) // 256 samples
+      .put(0, 4) // sample rate from STREAMINFO
+      .put(0, 4) // mono
+      .put(0b100, 3) // 16 bits
+      .put(0, 1) // reserved
+      .put(number, 8) // frame number
+      .bytes();
+    // Subframe: padding bit, FIXED order 0, no wasted bits; residual method 0, partition order 2.
+    const frame = new BitWriter().put(0, 1).put(8, 6).put(0, 1).put(0, 2).put(2, 4);
+    partitions(frame);
+    const all = [...head, crc(head, 8, 0x07), ...frame.bytes()]; // zero-padded to a byte, as the format wants
+    const c16 = crc(all, 16, 0x8005);
+    out.push(...all, c16 >> 8, c16 & 0xff);
+  }
+  return new Uint8Array(out);
+}
+
 function ffmpegFlac(args: string[]): Uint8Array {
   return new Uint8Array(execFileSync('ffmpeg', ['-v', 'error', ...args, '-c:a', 'flac', '-f', 'flac', '-'], { maxBuffer: 1 << 26 }));
 }
@@ -78,6 +137,35 @@ describe('TypeScript FLAC decoder', () => {
     expect(window.startFrame).toBe(start);
     expect(window.totalFrames).toBe(whole.channelData[0].length);
     expect(Array.from(window.samples)).toEqual(Array.from(whole.channelData[0].subarray(start, start + Math.trunc(2.5 * 22050))));
+  });
+
+  it('decodes escape-coded residual partitions (raw signed values, also of 0 bits) as written, as ffmpeg does', async () => {
+    // No encoder at hand writes them: one frame made by hand, FIXED order 0, four partitions of 64.
+    const raw7 = Array.from({ length: 64 }, (_, i) => ((i * 37) % 128) - 64);
+    // Rice codes of parameter 3, two with quotients of hundreds of bits.
+    const rice = Array.from({ length: 64 }, (_, i) => (i === 5 ? 1000 : i === 6 ? -700 : ((i * 11) % 41) - 20));
+    const raw16 = Array.from({ length: 64 }, (_, i) => (i % 2 ? 32767 - (i % 5) : -32768 + (i % 5)));
+    const bytes = handMadeFlac((w) => {
+      w.put(0b1111, 4).put(7, 5);
+      for (const v of raw7) w.put(v & 0x7f, 7);
+      w.put(0b1111, 4).put(0, 5); // 64 zeros, no bits each
+      w.put(3, 4);
+      for (const v of rice) {
+        const u = v >= 0 ? 2 * v : -2 * v - 1;
+        w.put(0, u >> 3)
+          .put(1, 1)
+          .put(u & 7, 3);
+      }
+      w.put(0b1111, 4).put(16, 5);
+      for (const v of raw16) w.put(v & 0xffff, 16);
+    }, 3);
+    const expected = [...raw7, ...new Array(64).fill(0), ...rice, ...raw16];
+    expect(Array.from(decodeFlac(bytes, 0).channelData[0])).toEqual([...expected, ...expected, ...expected]);
+    // ffmpeg's decoder reads the file the same (audio-decode's codec parser does not take it).
+    const pcm = execFileSync('ffmpeg', ['-v', 'error', '-f', 'flac', '-i', '-', '-f', 's16le', '-'], { input: bytes });
+    expect(Array.from(new Int16Array(Uint8Array.from(pcm).buffer))).toEqual([...expected, ...expected, ...expected]);
+    // Cut inside the last frame (its escape-coded partition, its Rice-coded one): a cut file keeps the frames before.
+    for (const cut of [40, 150]) expect(decodeFlac(bytes.subarray(0, bytes.length - cut), 0).frames).toBe(512);
   });
 
   it('refuses a file cut in half as TRUNCATED, and a flipped byte as damaged', async () => {

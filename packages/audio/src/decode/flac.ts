@@ -1,5 +1,6 @@
 /**
- * A FLAC decoder in plain TypeScript: integer samples, bit-exact with libFLAC.
+ * A FLAC decoder in TypeScript, its Rice residuals in WebAssembly (flac-residual.ts):
+ * integer samples, bit-exact with libFLAC.
  *
  * Why not the audio-decode WebAssembly codec: it instantiates a module for every
  * file and hands back whole-file float arrays, which made decoding a 3.5 s clip cost
@@ -10,6 +11,7 @@
  * VERBATIM, FIXED and LPC, Rice-coded residuals, stereo decorrelation).
  */
 import { AudioError } from '../errors.js';
+import { ResidualReader } from './flac-residual.js';
 
 export interface FlacStream {
   sampleRate: number;
@@ -106,6 +108,16 @@ class BitReader {
   }
 }
 
+/** The reader of the audio frames, with the file's bytes also in the residual kernel. */
+class FrameReader extends BitReader {
+  readonly residuals: ResidualReader;
+
+  constructor(b: Uint8Array, byteOffset: number) {
+    super(b, byteOffset);
+    this.residuals = ResidualReader.of(b);
+  }
+}
+
 function damaged(message: string): AudioError {
   return new AudioError('DECODE_FAILED', `FLAC stream is damaged: ${message}`);
 }
@@ -148,7 +160,7 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   let capacity = Math.min(announcedFrames || 1 << 16, maxFrames + 65536, 1 << 22);
   let data = Array.from({ length: channels }, () => new Int32Array(capacity));
   let frames = 0; // decoded, from firstFrame on
-  const r = new BitReader(bytes, skipped.at);
+  const r = new FrameReader(bytes, skipped.at);
   // Scratch for one block per channel (a block holds at most 65536 samples).
   const block = Array.from({ length: channels }, () => new Int32Array(65536));
 
@@ -275,7 +287,7 @@ function frameHeader(b: Uint8Array, at: number): { variable: boolean; number: nu
 }
 
 /** One frame into `block`; returns its block size. */
-function decodeFrame(r: BitReader, bytes: Uint8Array, block: Int32Array[], channels: number, streamBits: number): number {
+function decodeFrame(r: FrameReader, bytes: Uint8Array, block: Int32Array[], channels: number, streamBits: number): number {
   const frameStart = r.pos >>> 3;
   const sync = r.bits(15);
   if (sync !== 0x7ffc) throw damaged(`no frame sync at byte ${frameStart}`);
@@ -336,7 +348,7 @@ function decodeFrame(r: BitReader, bytes: Uint8Array, block: Int32Array[], chann
   return blockSize;
 }
 
-function decodeSubframe(r: BitReader, out: Int32Array, n: number, bits: number): void {
+function decodeSubframe(r: FrameReader, out: Int32Array, n: number, bits: number): void {
   if (r.bits(1) !== 0) throw damaged('subframe padding bit set');
   const type = r.bits(6);
   let wasted = 0;
@@ -369,71 +381,13 @@ function decodeSubframe(r: BitReader, out: Int32Array, n: number, bits: number):
 }
 
 /** Rice-coded residuals into out[order..n). */
-function residual(r: BitReader, out: Int32Array, n: number, order: number): void {
-  const method = r.bits(2);
-  if (method > 1) throw damaged('reserved residual coding method');
-  const paramBits = method === 0 ? 4 : 5;
-  const escapeCode = method === 0 ? 15 : 31;
-  const partitionOrder = r.bits(4);
-  const partitions = 1 << partitionOrder;
-  const perPartition = n >>> partitionOrder;
-  if (perPartition * partitions !== n || perPartition < order) throw damaged('residual partitions do not fit the block');
-  let i = order;
-  for (let p = 0; p < partitions; p++) {
-    const end = (p + 1) * perPartition;
-    const param = r.bits(paramBits);
-    if (param === escapeCode) {
-      const raw = r.bits(5);
-      for (; i < end; i++) out[i] = r.signed(raw);
-    } else {
-      riceRun(r, out, i, end, param);
-      i = end;
-    }
-  }
-}
-
-/**
- * out[from..to) from Rice codes of parameter k: BitReader.unary and .bits inlined into
- * one loop over a local bit position (the hot loop of the decoder).
- */
-function riceRun(r: BitReader, out: Int32Array, from: number, to: number, k: number): void {
-  const b = r.b;
-  const endBits = r.end;
-  const scale = 2 ** k;
-  let p = r.pos;
-  for (let i = from; i < to; i++) {
-    let q = 0;
-    for (;;) {
-      if (p >= endBits) throw new EndOfData();
-      const shift = p & 7;
-      const v = (b[p >>> 3] << shift) & 0xff;
-      if (v !== 0) {
-        const zeros = Math.clz32(v) - 24;
-        q += zeros;
-        p += zeros + 1;
-        break;
-      }
-      q += 8 - shift;
-      p += 8 - shift;
-    }
-    let low = 0;
-    if (k > 0) {
-      if (p + k > endBits) throw new EndOfData();
-      const at = p >>> 3;
-      const shift = p & 7;
-      if (shift + k <= 32) {
-        const word = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-        low = ((word << shift) >>> 0) >>> (32 - k);
-      } else {
-        r.pos = p;
-        low = r.bits(k);
-      }
-      p += k;
-    }
-    const v = q * scale + low;
-    out[i] = (v >>> 1) ^ -(v & 1); // zigzag: 0, -1, 1, -2, ...
-  }
-  r.pos = p;
+function residual(r: FrameReader, out: Int32Array, n: number, order: number): void {
+  const outcome = r.residuals.read(r.pos, n, order);
+  if (outcome === 'end-of-data') throw new EndOfData();
+  if (outcome === 'bad-partitions') throw damaged('residual partitions do not fit the block');
+  if (outcome === 'reserved-method') throw damaged('reserved residual coding method');
+  r.pos = outcome;
+  out.set(r.residuals.out.subarray(order, n), order);
 }
 
 function restoreFixed(s: Int32Array, n: number, order: number): void {

@@ -5,19 +5,12 @@
  * computes it. This module owns the kernel's memory: its tables, its scratch, and one
  * chunk of signal and output at a time, so memory stays bounded for long recordings.
  */
-import { readFileSync } from 'node:fs';
+import { compileWasm, ensureMemory, instantiateWasm } from '../wasm.js';
 import type { MelBand } from './mel.js';
 
-// The project's type libraries (ES2023, Node 20's types) leave out WebAssembly's globals.
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-};
-
-const wasmModule = new WebAssembly.Module(readFileSync(new URL('./mel-power.wasm', import.meta.url)));
+const wasmModule = compileWasm(new URL('./mel-power.wasm', import.meta.url));
 
 interface MelPowerExports {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
   configure(
     halfFrame: number,
     hop: number,
@@ -47,7 +40,7 @@ export function melKernelSupports(frameLength: number): boolean {
 }
 
 export class MelPowerKernel {
-  private readonly kernel: MelPowerExports;
+  private readonly kernel: ReturnType<typeof instantiateWasm<MelPowerExports>>;
   private readonly frameLength: number;
   private readonly hop: number;
   private readonly nMels: number;
@@ -59,7 +52,7 @@ export class MelPowerKernel {
 
   constructor(frameLength: number, hop: number, window: ArrayLike<number>, bands: MelBand[]) {
     if (!melKernelSupports(frameLength)) throw new RangeError(`frame length ${frameLength}: half of it must be a power of 4`);
-    this.kernel = new WebAssembly.Instance(wasmModule, {}).exports as unknown as MelPowerExports;
+    this.kernel = instantiateWasm<MelPowerExports>(wasmModule);
     this.frameLength = frameLength;
     this.hop = hop;
     this.nMels = bands.length;
@@ -86,10 +79,9 @@ export class MelPowerKernel {
     this.signalLength = (CHUNK_FRAMES - 1) * hop + frameLength;
     this.signalAt = take(4 * this.signalLength);
     this.outAt = take(4 * CHUNK_FRAMES * this.nMels);
-    const memory = this.kernel.memory;
-    memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-    const f32 = new Float32Array(memory.buffer);
-    const i32 = new Int32Array(memory.buffer);
+    ensureMemory(this.kernel.memory, end);
+    const f32 = new Float32Array(this.kernel.memory.buffer);
+    const i32 = new Int32Array(this.kernel.memory.buffer);
     this.f32 = f32;
 
     for (let i = 0; i < frameLength; i++) f32[windowAt / 4 + i] = window[i];

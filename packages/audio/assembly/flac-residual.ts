@@ -1,0 +1,115 @@
+// AssemblyScript: a FLAC subframe's Rice-coded residual (the decoder's hot loop), read
+// 64 bits at a time. Built into ../src/decode/flac-residual.wasm by
+// `pnpm --filter @ser/audio build:wasm`; ../src/decode/flac-residual.ts owns the memory:
+// the whole file's bytes at `data`, followed by at least 8 zero bytes, and the output.
+//
+// Bit positions count from the first byte of the file, most significant bit first, as
+// in the decoder's BitReader. They travel as f64 (exact up to 2^53).
+
+/** Byte order reversal of the low 8 bytes: a little-endian load becomes the stream's big-endian order. */
+const REVERSE = i8x16(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
+
+/** The stream's next 57 to 64 bits from bit p, first bit at the top, zeros below. */
+// @ts-ignore: decorator
+@inline
+function peek(data: usize, p: u64): u64 {
+  const bytes = i8x16.swizzle(v128.load64_zero(data + <usize>(p >> 3)), REVERSE);
+  return <u64>i64x2.extract_lane(bytes, 0) << (p & 7);
+}
+
+/** 0, -1, 1, -2, ... from 0, 1, 2, 3, ... (on the low 32 bits, as the reference decoder does). */
+// @ts-ignore: decorator
+@inline
+function zigzag(u: u32): i32 {
+  return <i32>((u >>> 1) ^ (0 - (u & 1)));
+}
+
+/** What the residual came to instead of a position. */
+const END_OF_DATA: f64 = -1;
+const BAD_PARTITIONS: f64 = -2;
+const RESERVED_METHOD: f64 = -3;
+
+/**
+ * Decodes the residual of a block of n samples with a predictor of the given order into
+ * out[order..n) (i32). Returns the bit position after it, or a negative code.
+ */
+export function residual(data: usize, start: f64, end: f64, out: usize, n: i32, order: i32): f64 {
+  let p = <u64>start;
+  const endBits = <u64>end;
+  if (p + 6 > endBits) return END_OF_DATA;
+  const head = peek(data, p);
+  p += 6;
+  const method = <i32>(head >> 62);
+  if (method > 1) return RESERVED_METHOD;
+  const partitionOrder = <i32>(head >> 58) & 15;
+  const paramBits: u64 = method == 0 ? 4 : 5;
+  const escape: i32 = method == 0 ? 15 : 31;
+  const partitions = 1 << partitionOrder;
+  const perPartition = n >>> partitionOrder;
+  if (perPartition * partitions != n || perPartition < order) return BAD_PARTITIONS;
+  let i = order;
+  for (let part = 1; part <= partitions; part++) {
+    const stop = part * perPartition;
+    if (p + paramBits > endBits) return END_OF_DATA;
+    const param = <i32>(peek(data, p) >> (64 - paramBits));
+    p += paramBits;
+    if (param == escape) {
+      if (p + 5 > endBits) return END_OF_DATA;
+      const raw = <u64>(peek(data, p) >> 59);
+      p += 5;
+      if (p + raw * <u64>(stop - i) > endBits) return END_OF_DATA;
+      for (; i < stop; i++) {
+        // Signed raw values: an arithmetic shift extends the sign.
+        store<i32>(out + (<usize>i << 2), raw == 0 ? 0 : <i32>(<i64>peek(data, p) >> (64 - raw)));
+        p += raw;
+      }
+      continue;
+    }
+    const k = <u64>param;
+    // buf holds the stream from bit p at its top; its `valid` top bits are real.
+    let buf = peek(data, p);
+    let valid = 64 - (p & 7);
+    for (; i < stop; i++) {
+      if (valid < 40) {
+        // Past the end (bits read from the zeros after it): the sample is cut.
+        if (p > endBits) return END_OF_DATA;
+        buf = peek(data, p);
+        valid = 64 - (p & 7);
+      }
+      // Unary quotient (zeros before a one), then k low bits.
+      let zeros = clz(buf);
+      if (zeros + 1 + k > valid) {
+        // A long quotient (or one near the buffer's end): read it bit run by bit run.
+        if (p >= endBits) return END_OF_DATA;
+        let q: u64 = 0;
+        let w = peek(data, p);
+        while (w == 0) {
+          const skipped = 64 - (p & 7);
+          q += skipped;
+          p += skipped;
+          if (p >= endBits) return END_OF_DATA;
+          w = peek(data, p);
+        }
+        zeros = clz(w);
+        q += zeros;
+        p += zeros + 1;
+        if (p + k > endBits) return END_OF_DATA;
+        const v = (q << k) | ((peek(data, p) >> (63 - k)) >> 1);
+        p += k;
+        store<i32>(out + (<usize>i << 2), zigzag(<u32>v));
+        valid = 0;
+        continue;
+      }
+      buf = (buf << zeros) << 1;
+      // (x >> (63 - k)) >> 1: the top k bits, also for k = 0 (a shift by 64 would shift by 0).
+      const v = (zeros << k) | ((buf >> (63 - k)) >> 1);
+      buf <<= k;
+      const used = zeros + 1 + k;
+      p += used;
+      valid -= used;
+      store<i32>(out + (<usize>i << 2), zigzag(<u32>v));
+    }
+    if (p > endBits) return END_OF_DATA;
+  }
+  return <f64>p;
+}
