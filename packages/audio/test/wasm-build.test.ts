@@ -12,8 +12,8 @@ const builds = Object.entries(scripts).filter(([name]) => name.startsWith('build
 const asc = join(dirname(createRequire(join(PACKAGE, 'package.json')).resolve('assemblyscript/package.json')), 'bin/asc.js');
 
 describe('WebAssembly kernels (pnpm --filter @ser/audio build:wasm)', () => {
-  it('are two: the mel power spectrogram and the FLAC residuals', () => {
-    expect(builds.map(([name]) => name).sort()).toEqual(['build:wasm:flac', 'build:wasm:mel']);
+  it('are two: the MFCCs and the FLAC residuals', () => {
+    expect(builds.map(([name]) => name).sort()).toEqual(['build:wasm:flac', 'build:wasm:mfcc']);
   });
 
   for (const [name, script] of builds) {

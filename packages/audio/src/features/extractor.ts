@@ -5,13 +5,13 @@
  *   rms  = librosa.feature.rms(y=y, frame_length=2048, hop_length=512)
  *   mfcc = librosa.feature.mfcc(y=y, sr=22050)      # 20 coefficients
  *
- * The mel power spectrogram runs in single precision with WebAssembly SIMD, as librosa
- * computes it in float32 (mel-kernel.ts); everything else in Float64. The librosa
- * golden values agree to about 1e-4 in MFCC.
+ * The MFCCs come from WebAssembly SIMD (mfcc-kernel.ts), single precision up to the dB
+ * values as librosa computes them in float32; zcr and rms in Float64. The librosa golden
+ * values agree to about 3e-4 in MFCC.
  */
 import { doubles } from '../dsp/doubles.js';
 import { melFilterbank } from './mel.js';
-import { MelPowerKernel } from './mel-kernel.js';
+import { MfccKernel } from './mfcc-kernel.js';
 
 export interface FeatureParams {
   sampleRate: number;
@@ -48,23 +48,12 @@ export interface Features {
   logmel?: Float64Array[];
 }
 
-/** 10 / ln 10: dB from a natural log (Math.log is cheaper than Math.log10 in V8). */
-const DB_PER_NEPER = 10 / Math.LN10;
-
 export class FeatureExtractor {
   readonly params: FeatureParams;
-  private readonly melPower: MelPowerKernel;
-  /**
-   * DCT-II (ortho) basis, nMfcc rows. For even nMels, row k over the first nMels/2
-   * inputs only: basis[M-1-m] = (-1)^k basis[m], so coefficient k is a dot product
-   * with x[m] + x[M-1-m] (k even) or x[m] - x[M-1-m] (k odd), half the work.
-   */
-  private readonly dctBasis: number[];
-  /** Per-call scratch, grown as needed: the signal, mel energies (frame-major) and zero-crossing counts. */
+  private readonly mfccKernel: MfccKernel;
+  /** Per-call scratch, grown as needed: the signal and zero-crossing counts. */
   private signal = doubles(0);
-  private mel = doubles(0);
   private crossings = doubles(0);
-  private readonly folded: number[];
 
   constructor(params: Partial<FeatureParams> = {}) {
     const p = { ...LIBROSA_DEFAULTS, ...params };
@@ -73,15 +62,15 @@ export class FeatureExtractor {
     // Periodic Hann (scipy.signal.get_window('hann', n, fftbins=True)).
     const window = new Float64Array(n);
     for (let i = 0; i < n; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-    this.melPower = new MelPowerKernel(n, p.hopLength, window, melFilterbank(p.sampleRate, n, p.nMels));
-
-    const width = p.nMels % 2 === 0 ? p.nMels / 2 : p.nMels;
-    this.dctBasis = doubles(p.nMfcc * width);
-    for (let k = 0; k < p.nMfcc; k++) {
-      const scale = k === 0 ? Math.sqrt(1 / p.nMels) : Math.sqrt(2 / p.nMels);
-      for (let m = 0; m < width; m++) this.dctBasis[k * width + m] = scale * Math.cos((Math.PI * k * (2 * m + 1)) / (2 * p.nMels));
-    }
-    this.folded = doubles(2 * width);
+    this.mfccKernel = new MfccKernel({
+      frameLength: n,
+      hopLength: p.hopLength,
+      window,
+      bands: melFilterbank(p.sampleRate, n, p.nMels),
+      nMfcc: p.nMfcc,
+      amin: p.amin,
+      topDb: p.topDb,
+    });
   }
 
   frameCount(length: number): number {
@@ -99,9 +88,8 @@ export class FeatureExtractor {
     const T = this.frameCount(len);
     const zcr = this.zeroCrossingRate(x, len, T);
     const rms = this.rms(x, len, T);
-    const maxEnergy = this.melEnergies(x, len, T);
     const logmel = options.logmel ? this.newRows(this.params.nMels, T) : null;
-    const mfcc = this.mfcc(T, maxEnergy, logmel);
+    const mfcc = this.mfccKernel.compute(x, len, T, logmel);
     const features: Features = { frames: T, zcr, rms, mfcc };
     if (logmel) features.logmel = logmel;
     return features;
@@ -109,7 +97,7 @@ export class FeatureExtractor {
 
   /**
    * The signal as a double array: every kernel then reads it without typed-array
-   * overheads (see dsp/doubles.ts), six times per sample in all.
+   * overheads (see dsp/doubles.ts), three times per sample in all.
    */
   private load(y: ArrayLike<number>): number[] {
     const len = y.length;
@@ -173,77 +161,6 @@ export class FeatureExtractor {
       out[t] = Math.sqrt(energy / n);
     }
     return out;
-  }
-
-  /** melspectrogram(y) into this.mel, frame-major (frame t at [t*nMels, (t+1)*nMels)); returns the largest value. */
-  private melEnergies(x: number[], len: number, T: number): number {
-    if (this.mel.length < this.params.nMels * T) this.mel = doubles(this.params.nMels * T);
-    return this.melPower.run(x, len, T, this.mel);
-  }
-
-  /**
-   * power_to_db (ref 1, amin, top_db) then the DCT, frame by frame. Values more than
-   * top_db below the maximum are clipped to it: they are recognised in the linear
-   * domain and skip the logarithm.
-   */
-  private mfcc(T: number, maxEnergy: number, logmel: Float64Array[] | null): Float64Array[] {
-    const { nMels, nMfcc, amin, topDb } = this.params;
-    const mel = this.mel;
-    const floor = DB_PER_NEPER * Math.log(Math.max(amin, maxEnergy)) - topDb;
-    // Below this energy a value's dB is below the floor (the log is monotonic).
-    const clipBelow = Math.max(amin, maxEnergy) * 10 ** (-topDb / 10);
-    const rows = this.newRows(nMfcc, T);
-    const basis = this.dctBasis;
-    const folded = this.folded;
-    const even = nMels % 2 === 0;
-    const width = even ? nMels / 2 : nMels;
-    for (let t = 0; t < T; t++) {
-      const row = t * nMels;
-      for (let m = 0; m < nMels; m++) {
-        const e = Math.max(amin, mel[row + m]);
-        let db = floor;
-        if (e >= clipBelow) {
-          db = DB_PER_NEPER * Math.log(e);
-          if (db < floor) db = floor;
-        }
-        mel[row + m] = db;
-      }
-      if (logmel) for (let m = 0; m < nMels; m++) logmel[m][t] = mel[row + m];
-      if (even) {
-        // folded[0..width): x[m] + x[M-1-m]; folded[width..2 width): x[m] - x[M-1-m].
-        for (let m = 0; m < width; m++) {
-          const a = mel[row + m];
-          const b = mel[row + nMels - 1 - m];
-          folded[m] = a + b;
-          folded[width + m] = a - b;
-        }
-        for (let k = 0; k < nMfcc; k++) {
-          const base = k * width;
-          const src = (k & 1) * width;
-          let acc0 = 0;
-          let acc1 = 0;
-          let acc2 = 0;
-          let acc3 = 0;
-          let m = 0;
-          for (; m + 3 < width; m += 4) {
-            acc0 += basis[base + m] * folded[src + m];
-            acc1 += basis[base + m + 1] * folded[src + m + 1];
-            acc2 += basis[base + m + 2] * folded[src + m + 2];
-            acc3 += basis[base + m + 3] * folded[src + m + 3];
-          }
-          for (; m < width; m++) acc0 += basis[base + m] * folded[src + m];
-          rows[k][t] = acc0 + acc1 + (acc2 + acc3);
-        }
-      } else {
-        for (let k = 0; k < nMfcc; k++) {
-          const base = k * width;
-          let acc = 0;
-          for (let m = 0; m < nMels; m++) acc += basis[base + m] * mel[row + m];
-          rows[k][t] = acc;
-        }
-      }
-    }
-    return rows;
   }
 }
 

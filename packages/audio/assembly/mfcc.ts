@@ -1,13 +1,15 @@
-// AssemblyScript: the mel power spectrogram (STFT power through the mel filterbank),
-// four frames at a time with WebAssembly SIMD. Lane j of every f32x4 belongs to frame
-// t + j ("vertical" SIMD), so the FFT is the scalar algorithm on vectors: no shuffles.
-// Built into ../src/features/mel-power.wasm by `pnpm --filter @ser/audio build:wasm`;
-// the caller (../src/features/mel-kernel.ts) owns the memory layout and every table.
+// AssemblyScript: MFCCs as librosa computes them, with WebAssembly SIMD. Built into
+// ../src/features/mfcc.wasm by `pnpm --filter @ser/audio build:wasm`; the caller
+// (../src/features/mfcc-kernel.ts) owns the memory layout and every table.
 //
-// Per group of four frames: window the frame and pack it as a complex signal of half
-// length (x[2n] + i x[2n+1]) in base-4 digit-reversed order, run an in-place radix-4
-// FFT, split that into the real frame's spectrum (bins 0..h), square, and sum each mel
-// band's bins.
+// melPower: the mel power spectrogram (STFT power through the mel filterbank), four
+// frames at a time. Lane j of every f32x4 belongs to frame t + j ("vertical" SIMD), so
+// the FFT is the scalar algorithm on vectors: no shuffles. Per group of four frames:
+// window the frame and pack it as a complex signal of half length (x[2n] + i x[2n+1])
+// in base-4 digit-reversed order, run an in-place radix-4 FFT, split that into the real
+// frame's spectrum (bins 0..h), square, and sum each mel band's bins.
+//
+// mfcc: power_to_db (four bands at a time), then the DCT-II (ortho) in f64.
 
 let h: i32 = 0; // complex FFT size: frameLength / 2, a power of 4
 let hopBytes: usize = 0;
@@ -23,6 +25,10 @@ let melWeights: usize = 0; // f32
 let re: usize = 0; // v128[h] scratch: real parts
 let im: usize = 0; // v128[h] scratch: imaginary parts
 let power: usize = 0; // v128[h+1] scratch: the four frames' power spectra
+let nMfcc: i32 = 0;
+let dctWidth: i32 = 0; // nMels / 2 for even nMels (the basis folded), else nMels
+let dctBasis: usize = 0; // f64[nMfcc * dctWidth]
+let folded: usize = 0; // f64[2 * dctWidth] scratch
 
 export function configure(
   halfFrame: i32,
@@ -36,6 +42,8 @@ export function configure(
   melLengthAt: usize,
   melOffsetAt: usize,
   melWeightsAt: usize,
+  coefficients: i32,
+  dctBasisAt: usize,
   scratchAt: usize,
 ): void {
   h = halfFrame;
@@ -49,23 +57,29 @@ export function configure(
   melLength = melLengthAt;
   melOffset = melOffsetAt;
   melWeights = melWeightsAt;
+  nMfcc = coefficients;
+  dctWidth = mels % 2 == 0 ? mels / 2 : mels;
+  dctBasis = dctBasisAt;
   re = scratchAt;
   im = re + (<usize>h << 4);
   power = im + (<usize>h << 4);
+  folded = power + (<usize>(h + 1) << 4);
 }
 
 /**
  * Mel energies of `frames` frames into out (f32, frame-major: frame t's bands at
- * out + 4 nMels t). Frame t reads f32 samples from signal + t * hop; the signal must
- * hold whole groups of four frames (zeros past the last real one).
+ * out + 4 nMels t); returns the largest. Frame t reads f32 samples from
+ * signal + t * hop; the signal must hold whole groups of four frames.
  */
-export function melPower(signal: usize, frames: i32, out: usize): void {
+export function melPower(signal: usize, frames: i32, out: usize): f32 {
+  let largest: f32 = 0;
   for (let t: i32 = 0; t < frames; t += 4) {
     pack(signal + <usize>t * hopBytes);
     fft();
     spectrum();
-    bands(out + (<usize>(t * nMels) << 2), min(4, frames - t));
+    largest = max(largest, bands(out + (<usize>(t * nMels) << 2), min(4, frames - t)));
   }
+  return largest;
 }
 
 function pack(f0: usize): void {
@@ -200,8 +214,10 @@ function spectrum(): void {
   }
 }
 
-function bands(out: usize, lanes: i32): void {
+/** Each band's sum for the first `lanes` frames of the group; returns the largest. */
+function bands(out: usize, lanes: i32): f32 {
   const row = <usize>nMels << 2;
+  let largest = f32x4.splat(0);
   for (let m: i32 = 0; m < nMels; m++) {
     const mb = <usize>m << 2;
     const length = load<i32>(melLength + mb);
@@ -219,9 +235,107 @@ function bands(out: usize, lanes: i32): void {
     }
     if (i < length) acc0 = f32x4.add(acc0, f32x4.mul(v128.load(p), f32x4.splat(load<f32>(w + (<usize>i << 2)))));
     const acc = f32x4.add(acc0, acc1);
+    largest = f32x4.max(largest, acc);
     v128.store32_lane(out + mb, acc, 0);
     if (lanes > 1) v128.store32_lane(out + row + mb, acc, 1);
     if (lanes > 2) v128.store32_lane(out + 2 * row + mb, acc, 2);
     if (lanes > 3) v128.store32_lane(out + 3 * row + mb, acc, 3);
+  }
+  // The lanes past the last frame hold frames that do not exist.
+  let result = f32x4.extract_lane(largest, 0);
+  if (lanes > 1) result = max(result, f32x4.extract_lane(largest, 1));
+  if (lanes > 2) result = max(result, f32x4.extract_lane(largest, 2));
+  if (lanes > 3) result = max(result, f32x4.extract_lane(largest, 3));
+  return result;
+}
+
+/**
+ * power_to_db (ref 1, amin; values below floorDb raised to it) of each frame's mel
+ * energies, in place, then its DCT into out (f64, frame-major: nMfcc per frame).
+ */
+export function mfcc(mel: usize, frames: i32, amin: f32, floorDb: f32, out: usize): void {
+  const vAmin = f32x4.splat(amin);
+  const vFloor = f32x4.splat(floorDb);
+  const vector = nMels & ~3;
+  for (let t: i32 = 0; t < frames; t++) {
+    const row = mel + (<usize>(t * nMels) << 2);
+    for (let m: i32 = 0; m < vector; m += 4) {
+      const at = row + (<usize>m << 2);
+      v128.store(at, decibels(v128.load(at), vAmin, vFloor));
+    }
+    for (let m = vector; m < nMels; m++) {
+      const at = row + (<usize>m << 2);
+      store<f32>(at, f32x4.extract_lane(decibels(f32x4.splat(load<f32>(at)), vAmin, vFloor), 0));
+    }
+    dct(row, out + (<usize>(t * nMfcc) << 3));
+  }
+}
+
+/** 10 log10(max(x, amin)), at least floor. */
+// @ts-ignore: decorator
+@inline
+function decibels(x: v128, amin: v128, floor: v128): v128 {
+  return f32x4.max(floor, f32x4.mul(f32x4.splat(4.342944819032518), ln(f32x4.max(x, amin))));
+}
+
+/**
+ * Natural logarithm of positive normal floats: x = 2^e m with m in [sqrt(1/2), sqrt(2)),
+ * ln m = 2 atanh(s) with s = (m - 1) / (m + 1), |s| < 0.172: five terms of its series
+ * leave an error below float precision.
+ */
+// @ts-ignore: decorator
+@inline
+function ln(x: v128): v128 {
+  const bits = x;
+  let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127));
+  let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
+  const big = f32x4.gt(m, f32x4.splat(1.4142135));
+  m = v128.bitselect(f32x4.mul(m, f32x4.splat(0.5)), m, big);
+  e = i32x4.sub(e, big); // big lanes are -1
+  const s = f32x4.div(f32x4.sub(m, f32x4.splat(1)), f32x4.add(m, f32x4.splat(1)));
+  const z = f32x4.mul(s, s);
+  let p = f32x4.add(f32x4.splat(2.0 / 7.0), f32x4.mul(z, f32x4.splat(2.0 / 9.0)));
+  p = f32x4.add(f32x4.splat(2.0 / 5.0), f32x4.mul(z, p));
+  p = f32x4.add(f32x4.splat(2.0 / 3.0), f32x4.mul(z, p));
+  p = f32x4.add(f32x4.splat(2.0), f32x4.mul(z, p));
+  const ef = f32x4.convert_i32x4_s(e);
+  // ln 2 in two parts: e ln2_hi is exact for |e| < 2^8.
+  return f32x4.add(f32x4.mul(ef, f32x4.splat(0.693145751953125)), f32x4.add(f32x4.mul(s, p), f32x4.mul(ef, f32x4.splat(1.4286068203094173e-6))));
+}
+
+/**
+ * DCT-II (ortho) of one frame's nMels dB values into nMfcc f64 values. For even nMels
+ * the basis is folded: row k over the first nMels/2 inputs only, basis[M-1-m] =
+ * (-1)^k basis[m], so coefficient k is a dot product with x[m] + x[M-1-m] (k even) or
+ * x[m] - x[M-1-m] (k odd), half the work.
+ */
+function dct(x: usize, out: usize): void {
+  const width = dctWidth;
+  const even = width * 2 == nMels;
+  for (let m: i32 = 0; m < width; m++) {
+    const a = <f64>load<f32>(x + (<usize>m << 2));
+    if (even) {
+      const b = <f64>load<f32>(x + (<usize>(nMels - 1 - m) << 2));
+      store<f64>(folded + (<usize>m << 3), a + b);
+      store<f64>(folded + (<usize>(width + m) << 3), a - b);
+    } else {
+      store<f64>(folded + (<usize>m << 3), a);
+    }
+  }
+  for (let k: i32 = 0; k < nMfcc; k++) {
+    const basis = dctBasis + (<usize>(k * width) << 3);
+    const input = even && k & 1 ? folded + (<usize>width << 3) : folded;
+    // Two running sums of two lanes each: one would be a chain of dependent additions.
+    let acc0 = f64x2.splat(0);
+    let acc1 = f64x2.splat(0);
+    let m: i32 = 0;
+    for (; m + 3 < width; m += 4) {
+      const o = <usize>m << 3;
+      acc0 = f64x2.add(acc0, f64x2.mul(v128.load(basis + o), v128.load(input + o)));
+      acc1 = f64x2.add(acc1, f64x2.mul(v128.load(basis + o, 16), v128.load(input + o, 16)));
+    }
+    let sum = f64x2.extract_lane(acc0, 0) + f64x2.extract_lane(acc1, 0) + (f64x2.extract_lane(acc0, 1) + f64x2.extract_lane(acc1, 1));
+    for (; m < width; m++) sum += load<f64>(basis + (<usize>m << 3)) * load<f64>(input + (<usize>m << 3));
+    store<f64>(out + (<usize>k << 3), sum);
   }
 }
