@@ -56,12 +56,16 @@ async function corpusFiles(count: number): Promise<{ name: string; bytes: Buffer
   return Promise.all(picked.map(async (p, i) => ({ name: `${i}-${p.split('/').pop()}`, bytes: await readFile(p) })));
 }
 
-/** CPU seconds a process has used (user + system), from /proc. */
-function cpuSeconds(pid: number | undefined): number {
+/**
+ * CPU seconds a process has used (user + system), from /proc; with `children`, also
+ * that of its children that have exited (PostgreSQL's backends that closed).
+ */
+function cpuSeconds(pid: number | undefined, children = false): number {
   if (!pid) return 0;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const own = Number(fields[11]) + Number(fields[12]);
+    return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
   } catch {
     return 0;
   }
@@ -71,12 +75,14 @@ function cpuSnapshot(): Record<string, number> {
   const out: Record<string, number> = { 'bench (clients + local S3)': cpuSeconds(process.pid) };
   for (const s of Object.values(platform.services)) out[s.name] = cpuSeconds(s.pid);
   // Server processes by name, to the clock tick (ps's `times` rounds to whole seconds).
+  // A backend that exits between two snapshots moves its time to its parent's
+  // children's times, so those count too (without them the figure could go negative).
   for (const [name, command] of [
     ['postgres', 'postgres'],
     ['redis', 'redis-server'],
   ]) {
     const pids = execSync(`pgrep -x ${command} || true`).toString().split('\n').filter(Boolean).map(Number);
-    out[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    out[name] = pids.reduce((sum, pid) => sum + cpuSeconds(pid, true), 0);
   }
   return out;
 }
