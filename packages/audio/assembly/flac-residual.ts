@@ -10,7 +10,6 @@
 const REVERSE = i8x16(7, 6, 5, 4, 3, 2, 1, 0, 15, 14, 13, 12, 11, 10, 9, 8);
 
 /** The stream's next 57 to 64 bits from bit p, first bit at the top, zeros below. */
-// @ts-ignore: decorator
 @inline
 function peek(data: usize, p: u64): u64 {
   const bytes = i8x16.swizzle(v128.load64_zero(data + <usize>(p >> 3)), REVERSE);
@@ -18,7 +17,6 @@ function peek(data: usize, p: u64): u64 {
 }
 
 /** 0, -1, 1, -2, ... from 0, 1, 2, 3, ... (on the low 32 bits, as the reference decoder does). */
-// @ts-ignore: decorator
 @inline
 function zigzag(u: u32): i32 {
   return <i32>((u >>> 1) ^ (0 - (u & 1)));

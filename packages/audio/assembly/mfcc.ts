@@ -272,7 +272,6 @@ export function mfcc(mel: usize, frames: i32, amin: f32, floorDb: f32, out: usiz
 }
 
 /** 10 log10(max(x, amin)), at least floor. */
-// @ts-ignore: decorator
 @inline
 function decibels(x: v128, amin: v128, floor: v128): v128 {
   return f32x4.max(floor, f32x4.mul(f32x4.splat(4.342944819032518), ln(f32x4.max(x, amin))));
@@ -283,12 +282,11 @@ function decibels(x: v128, amin: v128, floor: v128): v128 {
  * ln m = 2 atanh(s) with s = (m - 1) / (m + 1), |s| < 0.172: five terms of its series
  * leave an error below float precision.
  */
-// @ts-ignore: decorator
 @inline
 function ln(x: v128): v128 {
-  const bits = x;
-  let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127));
-  let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
+  // The float's bits: exponent and mantissa.
+  let e = i32x4.sub(i32x4.shr_u(x, 23), i32x4.splat(127));
+  let m = v128.or(v128.and(x, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000));
   const big = f32x4.gt(m, f32x4.splat(1.4142135));
   m = v128.bitselect(f32x4.mul(m, f32x4.splat(0.5)), m, big);
   e = i32x4.sub(e, big); // big lanes are -1
