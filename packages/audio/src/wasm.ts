@@ -12,7 +12,7 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 
-export const WASM_PAGE = 65536;
+const WASM_PAGE = 65536;
 
 /** Compiles a kernel's .wasm file (synchronously: they are a few kilobytes). */
 export function compileWasm(url: URL): object {

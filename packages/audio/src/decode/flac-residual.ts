@@ -1,7 +1,7 @@
 /**
  * FLAC residuals through WebAssembly (../../assembly/flac-residual.ts, built into
- * flac-residual.wasm): the Rice codes read 64 bits at a time, about three times faster
- * than the byte-at-a-time loop JavaScript allows. The kernel reads the whole file from
+ * flac-residual.wasm): the Rice codes read 64 bits at a time instead of JavaScript's
+ * byte at a time (a RAVDESS clip's window decodes in 0.96 ms instead of 1.26). The kernel reads the whole file from
  * its own memory; one kernel per thread serves files up to SHARED_BYTES, a larger file
  * gets a kernel of its own that goes when its decode ends.
  */
