@@ -121,6 +121,18 @@ describe('TypeScript FLAC decoder', () => {
       'RAVDESS song, highest compression (LPC orders up to 32)',
       ['-i', join(RAVDESS, 'Audio_Song_Actors_01-24/Actor_01/03-02-01-01-01-01-01.flac'), '-compression_level', '12'],
     ],
+    [
+      'fixed predictors only (orders 1 to 4: low and high sines, white and brown noise)',
+      [
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=f=60:d=0.4:sample_rate=22050[a];sine=f=2000:d=0.4:sample_rate=22050[b];anoisesrc=d=0.4:a=0.3:r=22050[c];' +
+          'anoisesrc=d=0.4:c=brown:a=0.5:r=22050[d];[a][b][c][d]concat=n=4:v=0:a=1[out0]',
+        '-lpc_type',
+        'fixed',
+      ],
+    ],
     ['silence (constant subframes)', ['-f', 'lavfi', '-i', 'anullsrc=r=22050:cl=mono', '-t', '1']],
     ['6 channels', ['-f', 'lavfi', '-i', 'anoisesrc=d=0.5:a=0.2', '-ac', '6', '-ar', '16000']],
   ] as const) {

@@ -1,5 +1,6 @@
 /**
- * A FLAC decoder in TypeScript, its Rice residuals in WebAssembly (flac-residual.ts):
+ * A FLAC decoder in TypeScript, each subframe's residual and prediction in WebAssembly
+ * (flac-subframe.ts):
  * integer samples, bit-exact with libFLAC.
  *
  * Why not the audio-decode WebAssembly codec: it instantiates a module for every
@@ -11,7 +12,7 @@
  * VERBATIM, FIXED and LPC, Rice-coded residuals, stereo decorrelation).
  */
 import { AudioError } from '../errors.js';
-import { ResidualReader } from './flac-residual.js';
+import { SubframeKernel } from './flac-subframe.js';
 
 export interface FlacStream {
   sampleRate: number;
@@ -108,13 +109,13 @@ class BitReader {
   }
 }
 
-/** The reader of the audio frames, with the file's bytes also in the residual kernel. */
+/** The reader of the audio frames, with the file's bytes also in the subframe kernel. */
 class FrameReader extends BitReader {
-  readonly residuals: ResidualReader;
+  readonly kernel: SubframeKernel;
 
   constructor(b: Uint8Array, byteOffset: number) {
     super(b, byteOffset);
-    this.residuals = ResidualReader.of(b);
+    this.kernel = SubframeKernel.of(b);
   }
 }
 
@@ -161,8 +162,7 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   let data = Array.from({ length: channels }, () => new Int32Array(capacity));
   let frames = 0; // decoded, from firstFrame on
   const r = new FrameReader(bytes, skipped.at);
-  // Scratch for one block per channel (a block holds at most 65536 samples).
-  const block = Array.from({ length: channels }, () => new Int32Array(65536));
+  const block = scratchBlocks(channels);
 
   while (r.pos + 16 <= r.end && firstFrame + frames < maxFrames) {
     const frameStart = r.pos >>> 3;
@@ -187,6 +187,13 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   }
   const channelData = data.map((c) => c.subarray(0, frames));
   return { sampleRate, bitsPerSample, announcedFrames, frames: firstFrame + frames, firstFrame, channelData, audioStart: at, maxBlockSize };
+}
+
+/** One block per channel (at most 65536 samples), kept for the next file: a fresh 256 kB array costs its zeroing (about 15 µs) each time. */
+const scratch: Int32Array[] = [];
+function scratchBlocks(channels: number): Int32Array[] {
+  while (scratch.length < channels) scratch.push(new Int32Array(65536));
+  return scratch.slice(0, channels);
 }
 
 /**
@@ -360,107 +367,43 @@ function decodeSubframe(r: FrameReader, out: Int32Array, n: number, bits: number
     for (let i = 0; i < n; i++) out[i] = r.signed(b);
   } else if (type >= 8 && type <= 12) {
     const order = type - 8;
-    for (let i = 0; i < order; i++) out[i] = r.signed(b);
-    residual(r, out, n, order);
-    restoreFixed(out, n, order);
+    const k = warmUp(r, order, b);
+    residual(r, n, order);
+    if (order > 0) k.restore(n, FIXED_COEFS[order], 0);
+    out.set(k.samples.subarray(0, n));
   } else if (type >= 32) {
     const order = type - 31;
-    for (let i = 0; i < order; i++) out[i] = r.signed(b);
+    const k = warmUp(r, order, b);
     const precision = r.bits(4) + 1;
     if (precision === 16) throw damaged('invalid LPC coefficient precision');
     const shift = r.signed(5);
     if (shift < 0) throw damaged('negative LPC shift');
-    const coefs = new Float64Array(order);
+    const coefs = new Int32Array(order);
     for (let i = 0; i < order; i++) coefs[i] = r.signed(precision);
-    residual(r, out, n, order);
-    restoreLpc(out, n, coefs, shift);
+    residual(r, n, order);
+    k.restore(n, coefs, shift);
+    out.set(k.samples.subarray(0, n));
   } else {
     throw damaged(`reserved subframe type ${type}`);
   }
   if (wasted > 0) for (let i = 0; i < n; i++) out[i] *= 2 ** wasted;
 }
 
-/** Rice-coded residuals into out[order..n). */
-function residual(r: FrameReader, out: Int32Array, n: number, order: number): void {
-  const outcome = r.residuals.read(r.pos, n, order);
+/** A predicted subframe's first `order` samples, verbatim, into the kernel. */
+function warmUp(r: FrameReader, order: number, bits: number): SubframeKernel {
+  const { samples } = r.kernel;
+  for (let i = 0; i < order; i++) samples[i] = r.signed(bits);
+  return r.kernel;
+}
+
+/** Rice-coded residuals into the kernel's samples[order..n). */
+function residual(r: FrameReader, n: number, order: number): void {
+  const outcome = r.kernel.residual(r.pos, n, order);
   if (outcome === 'end-of-data') throw new EndOfData();
   if (outcome === 'bad-partitions') throw damaged('residual partitions do not fit the block');
   if (outcome === 'reserved-method') throw damaged('reserved residual coding method');
   r.pos = outcome;
-  out.set(r.residuals.out.subarray(order, n), order);
 }
 
-function restoreFixed(s: Int32Array, n: number, order: number): void {
-  switch (order) {
-    case 1:
-      for (let i = 1; i < n; i++) s[i] += s[i - 1];
-      break;
-    case 2:
-      for (let i = 2; i < n; i++) s[i] += 2 * s[i - 1] - s[i - 2];
-      break;
-    case 3:
-      for (let i = 3; i < n; i++) s[i] += 3 * s[i - 1] - 3 * s[i - 2] + s[i - 3];
-      break;
-    case 4:
-      for (let i = 4; i < n; i++) s[i] += 4 * s[i - 1] - 6 * s[i - 2] + 4 * s[i - 3] - s[i - 4];
-      break;
-  }
-}
-
-// Sums are exact in a double: |coef| < 2^15, |sample| < 2^25, order <= 32, so |sum| < 2^45;
-// and multiplying by 2^-shift is exact, so Math.floor gives the arithmetic shift libFLAC makes.
-function restoreLpc(s: Int32Array, n: number, coefs: Float64Array, shift: number): void {
-  const order = coefs.length;
-  const inv = 2 ** -shift;
-  // Orders up to 12 go to the unrolled loop once 12 predecessors exist.
-  const generic = order <= 12 ? Math.min(n, 12) : n;
-  for (let i = order; i < generic; i++) {
-    let sum = 0;
-    for (let j = 0; j < order; j++) sum += coefs[j] * s[i - 1 - j];
-    s[i] += Math.floor(sum * inv);
-  }
-  if (generic < n) restoreLpc12(s, n, coefs, inv);
-}
-
-/**
- * s[12..n) for orders up to 12 (every encoder's default range; SoX's files use 9-12
- * mostly), with the coefficients zero-padded to 12 and the last 12 samples kept in
- * locals: no inner loop and no re-reads, twice as fast as the loop above. A zero
- * coefficient adds exactly 0, and every partial sum is an integer below 2^53, so
- * neither the padding nor the order of the additions changes the result.
- */
-function restoreLpc12(s: Int32Array, n: number, coefs: Float64Array, inv: number): void {
-  const c = new Float64Array(12);
-  c.set(coefs);
-  const [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11] = c;
-  let x1 = s[11],
-    x2 = s[10],
-    x3 = s[9],
-    x4 = s[8],
-    x5 = s[7],
-    x6 = s[6];
-  let x7 = s[5],
-    x8 = s[4],
-    x9 = s[3],
-    x10 = s[2],
-    x11 = s[1],
-    x12 = s[0];
-  for (let i = 12; i < n; i++) {
-    // Oldest first: the newest sample joins last, so each step waits for one multiply-add only.
-    const sum = c11 * x12 + c10 * x11 + c9 * x10 + c8 * x9 + c7 * x8 + c6 * x7 + c5 * x6 + c4 * x5 + c3 * x4 + c2 * x3 + c1 * x2 + c0 * x1;
-    const x = s[i] + Math.floor(sum * inv);
-    s[i] = x;
-    x12 = x11;
-    x11 = x10;
-    x10 = x9;
-    x9 = x8;
-    x8 = x7;
-    x7 = x6;
-    x6 = x5;
-    x5 = x4;
-    x4 = x3;
-    x3 = x2;
-    x2 = x1;
-    x1 = x;
-  }
-}
+/** The FIXED predictors of orders 0 to 4 as LPC coefficients (with no shift). */
+const FIXED_COEFS = [[], [1], [2, -1], [3, -3, 1], [4, -6, 4, -1]];

@@ -1,7 +1,9 @@
-// AssemblyScript: a FLAC subframe's Rice-coded residual (the decoder's hot loop), read
-// 64 bits at a time. Built into ../src/decode/flac-residual.wasm by
-// `pnpm --filter @ser/audio build:wasm`; ../src/decode/flac-residual.ts owns the memory:
-// the whole file's bytes at `data`, followed by at least 8 zero bytes, and the output.
+// AssemblyScript: the decoder's hot loops for a FLAC subframe, its Rice-coded residual
+// (read 64 bits at a time) and the prediction that turns it back into samples (in 64-bit
+// integers). Built into ../src/decode/flac-subframe.wasm by
+// `pnpm --filter @ser/audio build:wasm`; ../src/decode/flac-subframe.ts owns the memory:
+// the samples, the coefficients, and the whole file's bytes at `data`, followed by at
+// least 8 zero bytes.
 //
 // Bit positions count from the first byte of the file, most significant bit first, as
 // in the decoder's BitReader. They travel as f64 (exact up to 2^53).
@@ -110,4 +112,72 @@ export function residual(data: usize, start: f64, end: f64, out: usize, n: i32, 
     if (p > endBits) return END_OF_DATA;
   }
   return <f64>p;
+}
+
+/**
+ * s[order..n) (i32) from their residual, in place: s[i] += (sum of c[j] * s[i-1-j]) >> shift,
+ * with the `order` i32 coefficients at c (zeros after them, to the 12th at least), summed
+ * in 64 bits as libFLAC does. A FIXED subframe is the same with its binomial
+ * coefficients and no shift.
+ */
+export function restore(s: usize, n: i32, c: usize, order: i32, shift: i32): void {
+  const taps = order <= 4 ? 4 : 12;
+  const fast = order <= taps ? min(n, taps) : n;
+  for (let i = order; i < fast; i++) {
+    let sum: i64 = 0;
+    for (let j = 0; j < order; j++) sum += <i64>load<i32>(c + (<usize>j << 2)) * <i64>load<i32>(s + (<usize>(i - 1 - j) << 2));
+    const at = s + (<usize>i << 2);
+    store<i32>(at, load<i32>(at) + <i32>(sum >> shift));
+  }
+  if (fast < n) {
+    if (taps == 4) restore4(s, n, c, <i64>shift);
+    else restore12(s, n, c, <i64>shift);
+  }
+}
+
+/** restore12 for orders up to 4 (the FIXED ones among them), a third of the multiplies. */
+function restore4(s: usize, n: i32, c: usize, shift: i64): void {
+  const c0 = <i64>load<i32>(c), c1 = <i64>load<i32>(c, 4), c2 = <i64>load<i32>(c, 8), c3 = <i64>load<i32>(c, 12);
+  let x1 = <i64>load<i32>(s, 12), x2 = <i64>load<i32>(s, 8), x3 = <i64>load<i32>(s, 4), x4 = <i64>load<i32>(s);
+  const end = s + (<usize>n << 2);
+  for (let at = s + 16; at < end; at += 4) {
+    const x = load<i32>(at) + <i32>((c3 * x4 + c2 * x3 + c1 * x2 + c0 * x1) >> shift);
+    store<i32>(at, x);
+    x4 = x3;
+    x3 = x2;
+    x2 = x1;
+    x1 = <i64>x;
+  }
+}
+
+/**
+ * s[12..n) for orders up to 12: 12 coefficients (the zeros after the last add nothing)
+ * and the last 12 samples kept in locals, no inner loop and no re-reads. The newest sample's product
+ * joins the sum last, so each sample waits on one multiply-add, shift and add only.
+ */
+function restore12(s: usize, n: i32, c: usize, shift: i64): void {
+  const c0 = <i64>load<i32>(c), c1 = <i64>load<i32>(c, 4), c2 = <i64>load<i32>(c, 8), c3 = <i64>load<i32>(c, 12);
+  const c4 = <i64>load<i32>(c, 16), c5 = <i64>load<i32>(c, 20), c6 = <i64>load<i32>(c, 24), c7 = <i64>load<i32>(c, 28);
+  const c8 = <i64>load<i32>(c, 32), c9 = <i64>load<i32>(c, 36), c10 = <i64>load<i32>(c, 40), c11 = <i64>load<i32>(c, 44);
+  let x1 = <i64>load<i32>(s, 44), x2 = <i64>load<i32>(s, 40), x3 = <i64>load<i32>(s, 36), x4 = <i64>load<i32>(s, 32);
+  let x5 = <i64>load<i32>(s, 28), x6 = <i64>load<i32>(s, 24), x7 = <i64>load<i32>(s, 20), x8 = <i64>load<i32>(s, 16);
+  let x9 = <i64>load<i32>(s, 12), x10 = <i64>load<i32>(s, 8), x11 = <i64>load<i32>(s, 4), x12 = <i64>load<i32>(s);
+  const end = s + (<usize>n << 2);
+  for (let at = s + 48; at < end; at += 4) {
+    const older = c11 * x12 + c10 * x11 + c9 * x10 + c8 * x9 + c7 * x8 + c6 * x7 + c5 * x6 + c4 * x5 + c3 * x4 + c2 * x3 + c1 * x2;
+    const x = load<i32>(at) + <i32>((older + c0 * x1) >> shift);
+    store<i32>(at, x);
+    x12 = x11;
+    x11 = x10;
+    x10 = x9;
+    x9 = x8;
+    x8 = x7;
+    x7 = x6;
+    x6 = x5;
+    x5 = x4;
+    x4 = x3;
+    x3 = x2;
+    x2 = x1;
+    x1 = <i64>x;
+  }
 }
