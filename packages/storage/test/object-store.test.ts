@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,21 @@ describe('ObjectStore on the local S3 server', () => {
     expect(Buffer.concat(part).toString()).toBe('....WAVE');
     await store.remove('a/b.wav');
     await expect(store.get('a/b.wav')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it("signs a buffer's SHA-256, the caller's when given, which the local server checks", async () => {
+    const body = randomBytes(60_000);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    await store.put('hashed.bin', body, { sha256 });
+    expect((await store.get('hashed.bin')).equals(body)).toBe(true);
+    // A hash that is not the body's: refused, and nothing stored.
+    const wrong = createHash('sha256').update('something else').digest('hex');
+    await expect(store.put('wrong.bin', body, { sha256: wrong })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(store.stat('wrong.bin')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // A stream that ends within one part goes up as one buffer, hashed here.
+    await store.put('streamed.bin', Readable.from([body.subarray(0, 1000), body.subarray(1000)]));
+    expect((await store.get('streamed.bin')).equals(body)).toBe(true);
+    await Promise.all(['hashed.bin', 'streamed.bin'].map((key) => store.remove(key)));
   });
 
   it('streams an upload of unknown length in parts (multipart through the ?uploads shim)', async () => {

@@ -142,9 +142,10 @@ export async function storeUpload(store: ObjectStore, part: MultipartFile, optio
     if (ended) {
       throwIfTruncated();
       const whole = Buffer.concat(head);
-      const done = store.put(options.objectKey, whole, { contentType });
+      const sha256 = digest.hex();
+      const done = store.put(options.objectKey, whole, { contentType, sha256 });
       done.catch(() => {}); // the caller awaits it; until then a failure is not "unhandled"
-      return { ...stored, bytes: digest.bytes, sha256: digest.hex(), done, ...(options.keepBody ? { body: whole } : {}) };
+      return { ...stored, bytes: digest.bytes, sha256, done, ...(options.keepBody ? { body: whole } : {}) };
     }
   }
   try {
