@@ -1,16 +1,15 @@
 /**
  * One recording to the model's raw input vector, exactly as `ser eval` computes it
  * (decodeAudio + clipFromWindow = loadClip, then clipFeatures), with the time each
- * stage took. Runs on the main thread or in a worker (feature-worker.ts).
+ * stage took. Runs on the main thread or in a worker (feature-worker.ts), where nothing
+ * imports @ser/grpc: loading its CommonJS grows the module lexer's WebAssembly memory,
+ * which slows every typed-array access in the thread (see @ser/audio's wasm.ts).
  */
 import { type ClipSpec, clipFeatures, clipFromWindow, decodeAudio } from '@ser/audio';
-import { GrpcError, status } from '@ser/grpc';
 
 export interface FeatureJob {
   bytes: Uint8Array;
   spec: ClipSpec;
-  /** Values the model expects; a shorter vector (pad 'none' on a short clip) is refused. */
-  vectorLength: number;
   maxSeconds: number;
 }
 
@@ -42,13 +41,6 @@ export async function computeClipFeatures(job: FeatureJob): Promise<FeatureResul
   const t1 = performance.now();
   const { vector } = clipFeatures(clipFromWindow(source, job.spec).y, job.spec);
   const t2 = performance.now();
-  if (vector.length !== job.vectorLength) {
-    throw new GrpcError(
-      status.INVALID_ARGUMENT,
-      `the clip gives ${vector.length} feature values; the model takes ${job.vectorLength} (the recording is too short)`,
-      { reason: 'TOO_SHORT' },
-    );
-  }
   return {
     vector,
     audio: {

@@ -67,7 +67,15 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
   async function features(bytes: Uint8Array, model: ServedModel, call: CallContext): Promise<FeatureResult> {
     // A caller that gave up (or ran out of time) while the audio was fetched does not need the CPU spent.
     if (call.cancelled) throw new GrpcError(status.CANCELLED, 'the caller went away');
-    const result = await pool.compute({ bytes, spec: model.spec, vectorLength: model.vectorLength, maxSeconds: deps.maxAudioSeconds });
+    const result = await pool.compute({ bytes, spec: model.spec, maxSeconds: deps.maxAudioSeconds });
+    if (result.vector.length !== model.vectorLength) {
+      // A clip shorter than the window, with a feature spec that does not pad it.
+      throw new GrpcError(
+        status.INVALID_ARGUMENT,
+        `the clip gives ${result.vector.length} feature values; the model takes ${model.vectorLength} (the recording is too short)`,
+        { reason: 'TOO_SHORT' },
+      );
+    }
     metrics.stageSeconds.observe({ stage: 'decode' }, result.decodeMs / 1000);
     metrics.stageSeconds.observe({ stage: 'features' }, result.featuresMs / 1000);
     return result;

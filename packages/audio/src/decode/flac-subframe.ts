@@ -4,10 +4,10 @@
  * byte at a time, and the prediction restored in 64-bit integers instead of doubles
  * rounded down (the window of a RAVDESS clip decodes in 0.95 ms instead of 1.27 with the
  * prediction in JavaScript). The kernel reads the whole file from its own memory; one
- * kernel per thread serves files up to SHARED_BYTES, a larger file gets a kernel of its
- * own that goes when its decode ends.
+ * kernel per thread serves files up to SHARED_BYTES, its memory sized for them once, and
+ * a larger file gets a kernel of its own that goes when its decode ends.
  */
-import { compileWasm, ensureMemory, instantiateWasm } from '../wasm.js';
+import { compileWasm, instantiateWasm } from '../wasm.js';
 
 const wasmModule = compileWasm(new URL('./flac-subframe.wasm', import.meta.url));
 
@@ -33,29 +33,30 @@ export class SubframeKernel {
 
   /** A kernel holding a copy of the file's bytes. */
   static of(bytes: Uint8Array): SubframeKernel {
-    if (bytes.length > SHARED_BYTES) return new SubframeKernel(bytes);
-    SubframeKernel.shared ??= new SubframeKernel(new Uint8Array(0));
+    if (bytes.length > SHARED_BYTES) return new SubframeKernel(bytes, bytes.length);
+    SubframeKernel.shared ??= new SubframeKernel(new Uint8Array(0), SHARED_BYTES);
     SubframeKernel.shared.load(bytes);
     return SubframeKernel.shared;
   }
 
-  private readonly kernel = instantiateWasm<SubframeExports>(wasmModule);
+  private readonly kernel: ReturnType<typeof instantiateWasm<SubframeExports>>;
   private endBits = 0;
   /** The subframe's samples: its warm-up samples go in first, then come the residual and the restored samples. */
-  samples = new Int32Array(0);
-  private coefs = new Int32Array(0);
+  readonly samples: Int32Array;
+  private readonly coefs: Int32Array;
 
-  private constructor(bytes: Uint8Array) {
+  /** With room for files of up to `fileBytes` (see ../wasm.ts). */
+  private constructor(bytes: Uint8Array, fileBytes: number) {
+    this.kernel = instantiateWasm<SubframeExports>(wasmModule, DATA_AT + fileBytes + TAIL);
+    this.samples = new Int32Array(this.kernel.memory.buffer, 0, SAMPLES_BYTES / 4);
+    this.coefs = new Int32Array(this.kernel.memory.buffer, COEFS_AT, MAX_ORDER);
     this.load(bytes);
   }
 
   private load(bytes: Uint8Array): void {
-    ensureMemory(this.kernel.memory, DATA_AT + bytes.length + TAIL);
     const memory = new Uint8Array(this.kernel.memory.buffer);
     memory.set(bytes, DATA_AT);
     memory.fill(0, DATA_AT + bytes.length, DATA_AT + bytes.length + TAIL);
-    this.samples = new Int32Array(this.kernel.memory.buffer, 0, SAMPLES_BYTES / 4);
-    this.coefs = new Int32Array(this.kernel.memory.buffer, COEFS_AT, MAX_ORDER);
     this.endBits = bytes.length * 8;
   }
 

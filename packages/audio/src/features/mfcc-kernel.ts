@@ -46,6 +46,12 @@ export interface MfccSettings {
 
 /** Frames per melPower call: a multiple of 4 (the kernel's lanes). */
 const CHUNK_FRAMES = 256;
+/**
+ * Frames whose mel values and coefficients the memory has room for from the start (12
+ * minutes of 22050 Hz audio at a hop of 512, 22 MB of address space): only a longer
+ * signal grows it (see ../wasm.ts).
+ */
+const RESERVED_FRAMES = 1 << 15;
 
 /** Whether the kernel computes frames of this length: half of it must be a power of 4 (512, 2048, 8192 ...). */
 export function mfccKernelSupports(frameLength: number): boolean {
@@ -68,7 +74,6 @@ export class MfccKernel {
   constructor(settings: MfccSettings) {
     const { frameLength, hopLength, window, bands, nMfcc } = settings;
     if (!mfccKernelSupports(frameLength)) throw new RangeError(`frame length ${frameLength}: half of it must be a power of 4`);
-    this.kernel = instantiateWasm<MfccExports>(wasmModule);
     this.settings = settings;
     const nMels = bands.length;
     this.nMels = nMels;
@@ -97,7 +102,7 @@ export class MfccKernel {
     const scratchAt = take(16 * (3 * h + 1) + 16 * width);
     this.signalAt = take(4 * ((CHUNK_FRAMES - 1) * hopLength + frameLength));
     this.melAt = end;
-    ensureMemory(this.kernel.memory, end);
+    this.kernel = instantiateWasm<MfccExports>(wasmModule, this.bytesFor(RESERVED_FRAMES));
     const f32 = new Float32Array(this.kernel.memory.buffer);
     const f64 = new Float64Array(this.kernel.memory.buffer);
     const i32 = new Int32Array(this.kernel.memory.buffer);
@@ -154,6 +159,11 @@ export class MfccKernel {
     );
   }
 
+  /** Memory for T frames: the tables and a chunk of signal, then T frames' mel values and coefficients. */
+  private bytesFor(T: number): number {
+    return this.melAt + align(4 * T * this.nMels) + 8 * T * this.settings.nMfcc;
+  }
+
   /**
    * MFCCs (nMfcc rows of T values) of x[0, len) in centred, zero-padded frames; with
    * `logmel`, also each band's dB values into its rows (nMels rows of T).
@@ -162,7 +172,7 @@ export class MfccKernel {
     const { frameLength, hopLength: hop, nMfcc, amin, topDb } = this.settings;
     const { nMels, kernel } = this;
     const outAt = this.melAt + align(4 * T * nMels);
-    ensureMemory(kernel.memory, outAt + 8 * T * nMfcc);
+    ensureMemory(kernel.memory, this.bytesFor(T));
     const f32 = new Float32Array(kernel.memory.buffer);
     const signal = this.signalAt / 4;
     let largest = 0;
