@@ -41,7 +41,7 @@ export const DEFAULT_CLIP_SPEC: Readonly<ClipSpec> = Object.freeze({
 export const SAMPLE_RATE_RANGE = Object.freeze({ min: 1000, max: 384_000 });
 
 export interface Clip {
-  /** Mono float32 at spec.sampleRate, padded per spec.pad. */
+  /** Mono float32 at spec.sampleRate, padded per spec.pad (source.samples itself when it needs neither resampling nor padding). */
   y: Float32Array;
   /** Samples that came from the recording (the rest is padding). */
   signalSamples: number;
@@ -83,7 +83,8 @@ export function clipFromWindow(source: DecodedAudio, spec: ClipSpec = DEFAULT_CL
     const total = source.totalFrames / source.sampleRate;
     throw new AudioError('EMPTY', `the recording is ${total.toFixed(2)} s long, and the clip starts at ${spec.offsetSeconds} s`);
   }
-  const resampled = resample(source.samples, source.sampleRate, spec.sampleRate);
+  // At the spec's rate already, the decoded window is used as it is: no copy.
+  const resampled = source.sampleRate === spec.sampleRate ? source.samples : resample(source.samples, source.sampleRate, spec.sampleRate);
   const full = clipLength(spec);
   let y = resampled;
   if (spec.pad === 'zeros' && full !== null && resampled.length !== full) {

@@ -210,6 +210,15 @@ describe('windowed reads stop at the window', () => {
     }
   });
 
+  it('each keep their own samples, though the thread decodes into the same arrays every time', async () => {
+    const song = new Uint8Array(readFileSync(join(RAVDESS, 'Audio_Song_Actors_01-24/Actor_02/03-02-03-01-01-01-02.flac')));
+    const first = await decodeAudio(speech(), WINDOW);
+    const kept = Float32Array.from(first.samples);
+    const second = await decodeAudio(song, WINDOW);
+    expect(second.samples).not.toEqual(kept);
+    expect(first.samples).toEqual(kept);
+  });
+
   it('skip the blocks before the window, and still refuse damage there (the skipped frames’ CRCs are checked)', async () => {
     const bytes = speech();
     const whole = decodeFlac(bytes, 0);

@@ -232,11 +232,12 @@ function flacIntegers(
   const start = afterId3(bytes);
   let flac: FlacStream;
   try {
-    flac = decodeFlac(bytes, start, Math.min(maxFrames, windowEnd), from);
+    // Into arrays this thread reuses: the callers turn the samples into floats at once.
+    flac = decodeFlac(bytes, start, Math.min(maxFrames, windowEnd), from, true);
     if (flac.frames >= windowEnd && windowEnd < info.totalFrames) {
       const end = streamEnd(bytes, flac);
       if (end !== null && end >= info.totalFrames * 0.99 && end <= info.totalFrames) return { ...flac, totalFrames: end };
-      flac = decodeFlac(bytes, start, maxFrames, from);
+      flac = decodeFlac(bytes, start, maxFrames, from, true);
     }
   } catch (err) {
     if (err instanceof FlacUnsupportedError) return null;

@@ -129,7 +129,14 @@ function damaged(message: string): AudioError {
  * at its end). Blocks that end at or before sample `from` are not decoded, only
  * checked (see skipBlocks): their samples are not in `channelData`.
  */
-export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.POSITIVE_INFINITY, from = 0): FlacStream {
+export function decodeFlac(
+  bytes: Uint8Array,
+  start: number,
+  maxFrames = Number.POSITIVE_INFINITY,
+  from = 0,
+  /** Decode into arrays this thread keeps for the next call (the caller copies the samples out before it). */
+  reuse = false,
+): FlacStream {
   let at = start + 4; // "fLaC"
   let sampleRate = 0;
   let channels = 0;
@@ -159,7 +166,7 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   const skipped = from > 0 ? skipBlocks(bytes, at, from, maxBlockSize) : { at, frames: 0 };
   const firstFrame = skipped.frames;
   let capacity = Math.min(announcedFrames || 1 << 16, maxFrames + 65536, 1 << 22);
-  let data = Array.from({ length: channels }, () => new Int32Array(capacity));
+  let data = reuse ? reusedChannels(channels, capacity) : Array.from({ length: channels }, () => new Int32Array(capacity));
   let frames = 0; // decoded, from firstFrame on
   const r = new FrameReader(bytes, skipped.at);
   const block = scratchBlocks(channels);
@@ -173,7 +180,7 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
       if (err instanceof EndOfData) break; // cut short: keep the frames before
       throw err;
     }
-    if (frames + size > capacity) {
+    if (frames + size > data[0].length) {
       capacity = Math.max(capacity * 2, frames + size);
       data = data.map((c) => {
         const grown = new Int32Array(capacity);
@@ -189,11 +196,27 @@ export function decodeFlac(bytes: Uint8Array, start: number, maxFrames = Number.
   return { sampleRate, bitsPerSample, announcedFrames, frames: firstFrame + frames, firstFrame, channelData, audioStart: at, maxBlockSize };
 }
 
-/** One block per channel (at most 65536 samples), kept for the next file: a fresh 256 kB array costs its zeroing (about 15 µs) each time. */
+/**
+ * Arrays kept for the next file: a fresh one of a few hundred kB costs more than its
+ * zeroing, as each of its pages faults in when first written (a RAVDESS window's
+ * samples, 320 kB, took 0.09 ms to allocate and fill for the first time).
+ */
 const scratch: Int32Array[] = [];
+const reused: Int32Array[] = [];
+/** Decoding into arrays longer than this allocates them instead: a thread does not keep more. */
+const MAX_REUSED = 1 << 20;
+
+/** One block per channel (at most 65536 samples). */
 function scratchBlocks(channels: number): Int32Array[] {
   while (scratch.length < channels) scratch.push(new Int32Array(65536));
   return scratch.slice(0, channels);
+}
+
+/** A stream's samples per channel, `capacity` of them (only as long as that is within MAX_REUSED). */
+function reusedChannels(channels: number, capacity: number): Int32Array[] {
+  if (capacity > MAX_REUSED) return Array.from({ length: channels }, () => new Int32Array(capacity));
+  for (let c = 0; c < channels; c++) if (!(reused[c]?.length >= capacity)) reused[c] = new Int32Array(Math.max(capacity, 1 << 17));
+  return reused.slice(0, channels);
 }
 
 /**
