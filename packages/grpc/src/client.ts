@@ -45,7 +45,7 @@ export interface CallSettings {
   deadlineMs?: number;
   /** An absolute deadline (e.g. the one of the call being served); the earlier of the two wins. */
   deadline?: Date | number;
-  /** Overrides the current correlation id (AsyncLocalStorage) for this call. */
+  /** The call's correlation id; default: the current one (AsyncLocalStorage), if any. */
   correlationId?: string;
   /** Extra metadata (unary calls only: a call stream carries the correlation id in its header). */
   metadata?: Metadata;

@@ -1,10 +1,11 @@
 /**
- * Correlation ids across gRPC: clients put the id of the work in progress into the
- * `x-correlation-id` metadata; servers read it (or make one) and run the handler
- * inside it, so every log line of the call carries it.
+ * Correlation ids across gRPC: clients put the id of the work in progress (given, or
+ * the AsyncLocalStorage's, where a caller such as the batch worker runs inside one)
+ * into the `x-correlation-id` metadata; servers read it (or make one) and hand it to
+ * the handler (unary.ts), which puts it on its log lines and passes it on.
  */
 import { InterceptingCall, type Interceptor, Metadata, type ServerUnaryCall } from '@grpc/grpc-js';
-import { acceptCorrelationId, CORRELATION_HEADER, currentCorrelationId, withCorrelationId } from '@ser/observability';
+import { acceptCorrelationId, CORRELATION_HEADER, currentCorrelationId } from '@ser/observability';
 
 /**
  * Client interceptor: adds the current correlation id (AsyncLocalStorage) to every
@@ -35,15 +36,15 @@ export function callCorrelationId(call: Pick<ServerCall, 'metadata'>): string {
 }
 
 /**
- * Runs a server handler inside the call's correlation id and echoes the id in the
- * response headers, so a caller that sent none learns the one its logs are under.
+ * The call's correlation id, echoed in the response headers, so that a caller that sent
+ * none learns the one the server's logs are under.
  */
-export function withCallCorrelation<T>(call: ServerCall, fn: () => T): T {
+export function echoCallCorrelation(call: ServerCall): string {
   const id = callCorrelationId(call);
   try {
     call.sendMetadata(correlationMetadata(id));
   } catch {
     // Headers already sent or call gone: the id is still used for the logs.
   }
-  return withCorrelationId(id, fn);
+  return id;
 }

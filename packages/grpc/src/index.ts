@@ -23,7 +23,7 @@ export {
   type ResponseOf,
   type UnaryMethodName,
 } from './client.js';
-export { callCorrelationId, correlationInterceptor, correlationMetadata, withCallCorrelation } from './correlation.js';
+export { callCorrelationId, correlationInterceptor, correlationMetadata } from './correlation.js';
 export { ERROR_REASON_KEY, GrpcError, statusName, toGrpcError } from './errors.js';
 export { bytesToFloat32, float32ToBytes } from './float32.js';
 export * from './generated.js';

@@ -6,13 +6,14 @@
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Server } from '@grpc/grpc-js';
-import { createLogger, currentCorrelationId, Registry, withCorrelationId } from '@ser/observability';
+import { createLogger, Registry, withCorrelationId } from '@ser/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioError } from '../../audio/src/errors.js';
 import { StorageError } from '../../storage/src/object-store.js';
 import {
   bindServer,
   bytesToFloat32,
+  type CallContext,
   callStream,
   callUnary,
   closeClient,
@@ -40,7 +41,7 @@ let client: InferenceServiceClient;
 let healthClient: HealthClient;
 
 /** Predict's scaler_digest picks what the test handler does. */
-async function behave(command: string, raw: Buffer): Promise<number[]> {
+async function behave(command: string, raw: Buffer, call: CallContext): Promise<number[]> {
   switch (command) {
     case 'audio':
       throw new AudioError('TRUNCATED', 'FLAC stream ends early');
@@ -56,7 +57,7 @@ async function behave(command: string, raw: Buffer): Promise<number[]> {
       await sleep(400);
       return [];
     case 'correlation':
-      seenCorrelationIds.push(currentCorrelationId() ?? '');
+      seenCorrelationIds.push(call.correlationId);
       return [];
     default:
       return Array.from(bytesToFloat32(raw), (x) => x * 2);
@@ -66,18 +67,18 @@ async function behave(command: string, raw: Buffer): Promise<number[]> {
 /** A server of the test handlers; `unary` is its wrapper (for endStreams). */
 function testServer() {
   const unary = unaryWrapper({ registry, logger: createLogger('grpc-test', { level: 'silent' }) });
-  const predictHandler = async (request: PredictRequest) => ({
+  const predictHandler = async (request: PredictRequest, call: CallContext) => ({
     labels: [],
     rows: request.rows,
-    probabilities: await behave(request.scalerDigest, request.rawInput),
+    probabilities: await behave(request.scalerDigest, request.rawInput, call),
     batchSize: 1,
     queueMs: 0,
     computeMs: 0,
   });
   const server = new Server();
   server.addService(InferenceServiceService, {
-    serverLive: unary('ServerLive', () => {
-      seenCorrelationIds.push(currentCorrelationId() ?? '');
+    serverLive: unary('ServerLive', (_request, call) => {
+      seenCorrelationIds.push(call.correlationId);
       return { live: true };
     }),
     serverReady: unary('ServerReady', () => ({ ready: true })),

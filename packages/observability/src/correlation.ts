@@ -1,7 +1,9 @@
 /**
  * Correlation ids: one id follows a request from HTTP through the queue and gRPC
- * metadata into every log line. The id of the work in progress lives in an
- * AsyncLocalStorage, so log calls need not pass it along.
+ * metadata into every log line. The gateway and the gRPC servers pass it explicitly
+ * (their hot paths would pay for the promise hook an AsyncLocalStorage installs, see
+ * @ser/grpc's unary.ts); the batch worker runs each job inside withCorrelationId, so
+ * its log lines and calls pick the id up without passing it along.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';

@@ -98,7 +98,7 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
     extract: unary('Extract', (request, call) =>
       counted('Extract', async (): Promise<ExtractResponse> => {
         const started = performance.now();
-        const settings = { deadline: deadlineOf(call) };
+        const settings = { deadline: deadlineOf(call), correlationId: call.correlationId };
         const { bytes, fetchMs } = await fetchAudio(request.audio);
         const model = await models.model(settings);
         const f = await features(bytes, model, call);
@@ -111,7 +111,10 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
           scalerDigest: request.scaled ? model.scalerDigest : '',
           timings: timings(fetchMs, f, 0, started),
         };
-        logger.info({ method: 'Extract', scaled: request.scaled, audio: f.audio, timings: response.timings }, 'extracted');
+        logger.info(
+          { correlationId: call.correlationId, method: 'Extract', scaled: request.scaled, audio: f.audio, timings: response.timings },
+          'extracted',
+        );
         return response;
       }),
     ),
@@ -123,7 +126,7 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
   function classify(request: ClassifyRequest, call: CallContext): Promise<ClassifyResponse> {
     return counted('Classify', async (): Promise<ClassifyResponse> => {
       const started = performance.now();
-      const settings = { deadline: deadlineOf(call) };
+      const settings = { deadline: deadlineOf(call), correlationId: call.correlationId };
       const { bytes, fetchMs } = await fetchAudio(request.audio);
       let f: FeatureResult | undefined;
       let featureMs = 0;
@@ -150,6 +153,7 @@ export function extractorService(deps: ExtractorDeps): FeatureExtractorServiceSe
       };
       logger.info(
         {
+          correlationId: call.correlationId,
           method: 'Classify',
           emotion: result.emotion,
           confidence: round(result.confidence),

@@ -5,7 +5,7 @@
  */
 import multipart from '@fastify/multipart';
 import { acceptCorrelationId, CORRELATION_HEADER, createRegistry } from '@ser/observability';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import fp from 'fastify-plugin';
 import type { GatewayDeps, RouteContext } from './deps.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -30,12 +30,14 @@ const ROUTES = [health, metricsRoute, predictionsCreate, predictionsList, jobsCr
 
 /**
  * Server options the app relies on: the request id is the correlation id (the
- * caller's when sane), so fastify's own log lines carry it too.
+ * caller's when sane), and every line of a request's logger (request.log, fastify's
+ * own lines too) carries it as `correlationId`.
  */
 export function serverOptions(logger: GatewayDeps['logger']): FastifyServerOptions {
   return {
     loggerInstance: logger as FastifyBaseLogger,
     requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     genReqId: (req) => acceptCorrelationId(req.headers[CORRELATION_HEADER]),
     // While closing, new requests get 503 and keep-alive sockets are dropped once idle.
     return503OnClosing: true,

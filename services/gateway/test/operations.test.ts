@@ -1,6 +1,7 @@
 /** Health, readiness, the model, the docs, the page, correlation ids and the error shape. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createDb } from '@ser/db';
+import { createLogger } from '@ser/observability';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Backends,
@@ -182,5 +183,26 @@ describe('errors and correlation ids', () => {
     expect(replaced.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
     const kept = await gw.app.inject({ url: '/v1/nothing', headers: { 'x-correlation-id': 'abc-123' } });
     expect(kept.headers['x-correlation-id']).toBe('abc-123');
+  });
+
+  it('puts the correlation id on every log line of the request', async () => {
+    const lines: string[] = [];
+    const logger = createLogger('gateway', {
+      hooks: {
+        streamWrite: (line) => {
+          lines.push(line);
+          return '';
+        },
+      },
+    });
+    const logged = await buildTestApp(backends, {}, { logger });
+    try {
+      await logged.app.inject({ url: '/v1/nothing', headers: { 'x-correlation-id': 'abc-124' } });
+    } finally {
+      await logged.close();
+    }
+    const requestLines = lines.map((l) => JSON.parse(l)).filter((l) => l.msg !== 'Server listening');
+    expect(requestLines.map((l) => l.msg)).toEqual(['incoming request', 'no route GET /v1/nothing', 'request completed']);
+    for (const line of requestLines) expect(line.correlationId).toBe('abc-124');
   });
 });

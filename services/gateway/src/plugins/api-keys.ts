@@ -141,7 +141,7 @@ function securedSchema(schema: FastifySchema | undefined): FastifySchema {
 }
 
 async function apiKeys(fastify: FastifyInstance, options: { deps: GatewayDeps }): Promise<void> {
-  const { config, db, redis, logger } = options.deps;
+  const { config, db, redis } = options.deps;
   fastify.decorateRequest('apiKey', null);
   if (!config.apiKeysRequired) return;
 
@@ -185,7 +185,7 @@ async function apiKeys(fastify: FastifyInstance, options: { deps: GatewayDeps })
         RATE_LIMIT_TIMEOUT_MS,
       );
     } catch (err) {
-      logger.warn({ err: (err as Error).message, apiKey: row.prefix }, 'rate limit not counted (Redis): request let through');
+      request.log.warn({ err: (err as Error).message, apiKey: row.prefix }, 'rate limit not counted (Redis): request let through');
       return;
     }
     const resetSeconds = Math.max(1, Math.ceil(decision.resetMs / 1000));

@@ -48,13 +48,13 @@ export default async function models(fastify: FastifyInstance, { deps }: RouteCo
         },
       },
     },
-    async () => {
-      const m = await callUnary(deps.inference, 'modelMetadata', {}, { deadlineMs: METADATA_DEADLINE_MS });
+    async (request) => {
+      const m = await callUnary(deps.inference, 'modelMetadata', {}, { deadlineMs: METADATA_DEADLINE_MS, correlationId: request.id });
       let parsed: { metrics?: Record<string, unknown>; notes?: string[] } = {};
       try {
         parsed = JSON.parse(m.metricsJson || '{}');
       } catch {
-        fastify.log.warn('inference sent metrics that are not JSON');
+        request.log.warn('inference sent metrics that are not JSON');
       }
       return {
         items: [

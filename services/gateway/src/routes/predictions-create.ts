@@ -88,7 +88,7 @@ export default async function predictionsCreate(fastify: FastifyInstance, { deps
               filename,
             },
           },
-          { deadlineMs: config.classifyDeadlineMs },
+          { deadlineMs: config.classifyDeadlineMs, correlationId },
         );
         await upload.done;
       } catch (err) {
