@@ -215,7 +215,7 @@ function scratchBlocks(channels: number): Int32Array[] {
 /** A stream's samples per channel, `capacity` of them (only as long as that is within MAX_REUSED). */
 function reusedChannels(channels: number, capacity: number): Int32Array[] {
   if (capacity > MAX_REUSED) return Array.from({ length: channels }, () => new Int32Array(capacity));
-  for (let c = 0; c < channels; c++) if (!(reused[c]?.length >= capacity)) reused[c] = new Int32Array(Math.max(capacity, 1 << 17));
+  for (let c = 0; c < channels; c++) if ((reused[c]?.length ?? 0) < capacity) reused[c] = new Int32Array(Math.max(capacity, 1 << 17));
   return reused.slice(0, channels);
 }
 
