@@ -152,8 +152,9 @@ function restore4(s: usize, n: i32, c: usize, shift: i64): void {
 
 /**
  * s[12..n) for orders up to 12: 12 coefficients (the zeros after the last add nothing)
- * and the last 12 samples kept in locals, no inner loop and no re-reads. The newest sample's product
- * joins the sum last, so each sample waits on one multiply-add, shift and add only.
+ * and the last 12 samples kept in locals, no inner loop and no re-reads. The newest
+ * sample's product joins the sum last, so each sample waits on one multiply-add, shift
+ * and add only.
  */
 function restore12(s: usize, n: i32, c: usize, shift: i64): void {
   const c0 = <i64>load<i32>(c), c1 = <i64>load<i32>(c, 4), c2 = <i64>load<i32>(c, 8), c3 = <i64>load<i32>(c, 12);
