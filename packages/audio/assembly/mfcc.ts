@@ -128,50 +128,46 @@ function butterfly(p: usize, span: usize, c1: v128, s1: v128, c2: v128, s2: v128
   const p1 = p + span;
   const p2 = p1 + span;
   const p3 = p2 + span;
-  const a0r = v128.load(re + p);
-  const a0i = v128.load(im + p);
   const x1r = v128.load(re + p1);
   const x1i = v128.load(im + p1);
   const x2r = v128.load(re + p2);
   const x2i = v128.load(im + p2);
   const x3r = v128.load(re + p3);
   const x3i = v128.load(im + p3);
-  const a1r = f32x4.sub(f32x4.mul(x1r, c1), f32x4.mul(x1i, s1));
-  const a1i = f32x4.add(f32x4.mul(x1r, s1), f32x4.mul(x1i, c1));
-  const a2r = f32x4.sub(f32x4.mul(x2r, c2), f32x4.mul(x2i, s2));
-  const a2i = f32x4.add(f32x4.mul(x2r, s2), f32x4.mul(x2i, c2));
-  const a3r = f32x4.sub(f32x4.mul(x3r, c3), f32x4.mul(x3i, s3));
-  const a3i = f32x4.add(f32x4.mul(x3r, s3), f32x4.mul(x3i, c3));
-  const b0r = f32x4.add(a0r, a2r);
-  const b0i = f32x4.add(a0i, a2i);
-  const b1r = f32x4.sub(a0r, a2r);
-  const b1i = f32x4.sub(a0i, a2i);
-  const b2r = f32x4.add(a1r, a3r);
-  const b2i = f32x4.add(a1i, a3i);
-  const b3r = f32x4.sub(a1r, a3r);
-  const b3i = f32x4.sub(a1i, a3i);
-  v128.store(re + p, f32x4.add(b0r, b2r));
-  v128.store(im + p, f32x4.add(b0i, b2i));
-  v128.store(re + p2, f32x4.sub(b0r, b2r));
-  v128.store(im + p2, f32x4.sub(b0i, b2i));
-  // Outputs 1 and 3: b1 -/+ i b3.
-  v128.store(re + p1, f32x4.add(b1r, b3i));
-  v128.store(im + p1, f32x4.sub(b1i, b3r));
-  v128.store(re + p3, f32x4.sub(b1r, b3i));
-  v128.store(im + p3, f32x4.add(b1i, b3r));
+  combine(
+    p,
+    span,
+    v128.load(re + p),
+    v128.load(im + p),
+    f32x4.sub(f32x4.mul(x1r, c1), f32x4.mul(x1i, s1)),
+    f32x4.add(f32x4.mul(x1r, s1), f32x4.mul(x1i, c1)),
+    f32x4.sub(f32x4.mul(x2r, c2), f32x4.mul(x2i, s2)),
+    f32x4.add(f32x4.mul(x2r, s2), f32x4.mul(x2i, c2)),
+    f32x4.sub(f32x4.mul(x3r, c3), f32x4.mul(x3i, s3)),
+    f32x4.add(f32x4.mul(x3r, s3), f32x4.mul(x3i, c3)),
+  );
 }
 
 /** The butterfly of the first stage (span 1), whose twiddles are all 1. */
 @inline
 function firstButterfly(p: usize): void {
-  const a0r = v128.load(re + p);
-  const a0i = v128.load(im + p);
-  const a1r = v128.load(re + p, 16);
-  const a1i = v128.load(im + p, 16);
-  const a2r = v128.load(re + p, 32);
-  const a2i = v128.load(im + p, 32);
-  const a3r = v128.load(re + p, 48);
-  const a3i = v128.load(im + p, 48);
+  combine(
+    p,
+    16,
+    v128.load(re + p),
+    v128.load(im + p),
+    v128.load(re + p, 16),
+    v128.load(im + p, 16),
+    v128.load(re + p, 32),
+    v128.load(im + p, 32),
+    v128.load(re + p, 48),
+    v128.load(im + p, 48),
+  );
+}
+
+/** A radix-4 butterfly's sums of its twiddled inputs a0..a3, stored at p, p + span, p + 2 span, p + 3 span. */
+@inline
+function combine(p: usize, span: usize, a0r: v128, a0i: v128, a1r: v128, a1i: v128, a2r: v128, a2i: v128, a3r: v128, a3i: v128): void {
   const b0r = f32x4.add(a0r, a2r);
   const b0i = f32x4.add(a0i, a2i);
   const b1r = f32x4.sub(a0r, a2r);
@@ -182,12 +178,13 @@ function firstButterfly(p: usize): void {
   const b3i = f32x4.sub(a1i, a3i);
   v128.store(re + p, f32x4.add(b0r, b2r));
   v128.store(im + p, f32x4.add(b0i, b2i));
-  v128.store(re + p, f32x4.sub(b0r, b2r), 32);
-  v128.store(im + p, f32x4.sub(b0i, b2i), 32);
-  v128.store(re + p, f32x4.add(b1r, b3i), 16);
-  v128.store(im + p, f32x4.sub(b1i, b3r), 16);
-  v128.store(re + p, f32x4.sub(b1r, b3i), 48);
-  v128.store(im + p, f32x4.add(b1i, b3r), 48);
+  v128.store(re + p + 2 * span, f32x4.sub(b0r, b2r));
+  v128.store(im + p + 2 * span, f32x4.sub(b0i, b2i));
+  // Outputs 1 and 3: b1 -/+ i b3.
+  v128.store(re + p + span, f32x4.add(b1r, b3i));
+  v128.store(im + p + span, f32x4.sub(b1i, b3r));
+  v128.store(re + p + 3 * span, f32x4.sub(b1r, b3i));
+  v128.store(im + p + 3 * span, f32x4.add(b1i, b3r));
 }
 
 /** X[k] = E + w^k O with E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / 2i; power |X[k]|^2. */
